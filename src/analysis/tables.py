@@ -1,0 +1,371 @@
+"""Declared table schemas and the strict CSV reader that checks a raw file against one.
+
+A :class:`TableSpec` says what a raw table must look like: its columns, each column's kind
+(money, FTE, a category, a financial year, ...), which columns may be blank and which columns
+form the key. :func:`read_table` reads a CSV file into a typed DataFrame indexed by the row
+number a person sees in the file (the header is row 1), so every problem can name its row.
+
+Reading happens in two passes, and every problem in the file is collected before anything is
+raised:
+
+1. structure and parsing, done here by hand because a spreadsheet user needs to be told *why*
+   a cell is not a number (``"£1,234"`` is a formatted number, not text): encoding, delimiter,
+   header, ragged rows, numbers, blanks;
+2. value rules (non-negative money and FTE, allowed categories, the ``2019/20`` pattern),
+   declared as a pandera schema built from the spec, and the key's uniqueness.
+
+A blank published cell stays missing (NaN); it is never read as zero.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+import pandera.pandas as pa
+
+from analysis.errors import InputError, Problem
+from analysis.paths import display_path
+
+ColumnKind = Literal["text", "category", "money", "fte", "number", "fraction", "financial_year"]
+
+_NUMERIC_KINDS = {"money", "fte", "number", "fraction"}
+_FINANCIAL_YEAR = re.compile(r"^(\d{4})/(\d{2})$")
+_FORMATTED_NUMBER = re.compile(r"^\(?-?£?\s*-?[\d,]+(\.\d+)?\)?[mk]?$", re.IGNORECASE)
+
+TableCheck = Callable[[pd.DataFrame, str], list[Problem]]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a raw table.
+
+    ``kind`` decides parsing and value rules: ``money`` and ``fte`` are numbers of zero or more,
+    ``number`` is any finite number, ``fraction`` lies in [0, 1], ``category`` must be one of
+    ``allowed``, ``financial_year`` looks like ``2019/20``.
+    """
+
+    name: str
+    kind: ColumnKind
+    description: str
+    blank_allowed: bool = False
+    allowed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """What a raw table must look like."""
+
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    checks: tuple[TableCheck, ...] = field(default_factory=tuple)
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+def _expected_number(column: Column) -> str:
+    if column.kind == "money":
+        return "an amount in pounds of zero or more, written as a plain number such as 1234.5"
+    if column.kind == "fte":
+        return "an FTE of zero or more, written as a plain number such as 12.5"
+    if column.kind == "fraction":
+        return "a fraction between 0 and 1, written as a plain number such as 0.15"
+    return "a number, written as a plain number such as -1.25"
+
+
+def _pandera_schema(spec: TableSpec) -> pa.DataFrameSchema:
+    """Build the value rules of ``spec`` as a pandera schema (parsing is already done)."""
+    columns: dict[str, pa.Column] = {}
+    for col in spec.columns:
+        checks: list[pa.Check] = []
+        if col.kind in ("money", "fte"):
+            checks.append(pa.Check.ge(0, error=_expected_number(col)))
+        if col.kind == "fraction":
+            checks.append(pa.Check.in_range(0, 1, error=_expected_number(col)))
+        if col.kind == "category":
+            checks.append(
+                pa.Check.isin(
+                    list(col.allowed),
+                    error="one of " + ", ".join(repr(a) for a in col.allowed),
+                )
+            )
+        if col.kind == "financial_year":
+            checks.append(
+                pa.Check(
+                    _is_financial_year,
+                    element_wise=True,
+                    error="a financial year written like 2019/20 (two consecutive years)",
+                )
+            )
+        dtype = float if col.kind in _NUMERIC_KINDS else str
+        columns[col.name] = pa.Column(dtype, checks=checks, nullable=True, coerce=False)
+    return pa.DataFrameSchema(columns, strict=True, ordered=False)
+
+
+def _is_financial_year(text: object) -> bool:
+    match = _FINANCIAL_YEAR.match(str(text))
+    return bool(match) and (int(match.group(1)) + 1) % 100 == int(match.group(2))
+
+
+def _decode(raw: bytes, file: str) -> str:
+    if not raw.strip():
+        raise InputError(
+            [
+                Problem(
+                    file=file,
+                    expected="a CSV file with a header row and at least one data row "
+                    "(the file is empty)",
+                    has_value=False,
+                )
+            ]
+        )
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        row = raw[: exc.start].count(b"\n") + 1
+        bad = raw[exc.start : exc.start + 4]
+        raise InputError(
+            [
+                Problem(
+                    file=file,
+                    row=row,
+                    value=bad,
+                    expected="text encoded as UTF-8 (in Excel, save as 'CSV UTF-8 (Comma "
+                    "delimited)'); the bytes found are not UTF-8, perhaps Windows-1252",
+                )
+            ]
+        ) from None
+
+
+def _records(text: str) -> list[tuple[int, list[str]]]:
+    """Split CSV text into (row number as a person counts it, fields), skipping blank rows."""
+    records: list[tuple[int, list[str]]] = []
+    reader = csv.reader(io.StringIO(text, newline=""), strict=False)
+    for row_number, fields in enumerate(reader, start=1):
+        if any(f.strip() for f in fields):
+            records.append((row_number, fields))
+    return records
+
+
+def _header_problems(header: list[str], spec: TableSpec, file: str) -> list[Problem]:
+    problems: list[Problem] = []
+    if len(header) == 1 and (";" in header[0] or "\t" in header[0]):
+        separator = "semicolons" if ";" in header[0] else "tabs"
+        return [
+            Problem(
+                file=file,
+                row=1,
+                value=header[0],
+                expected=f"comma-separated values; this file's columns are separated by "
+                f"{separator} (in Excel, save as 'CSV UTF-8 (Comma delimited)')",
+            )
+        ]
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            problems.append(
+                Problem(file=file, row=1, column=name, value=name,
+                        expected="each column name once; this one appears twice")
+            )
+        seen.add(name)
+    for col in spec.columns:
+        if col.name not in header:
+            problems.append(
+                Problem(
+                    file=file,
+                    row=1,
+                    column=col.name,
+                    expected=f"a column named '{col.name}' ({col.description}); "
+                    f"the columns found are {', '.join(repr(h) for h in header)}",
+                    has_value=False,
+                )
+            )
+    known = set(spec.column_names)
+    for name in header:
+        if name not in known:
+            problems.append(
+                Problem(
+                    file=file,
+                    row=1,
+                    column=name,
+                    value=name,
+                    expected=f"only the columns {', '.join(spec.column_names)}; remove or "
+                    "rename this one",
+                )
+            )
+    return problems
+
+
+def _parse_number(text: str, column: Column) -> tuple[float, str | None]:
+    """Return the parsed number, or NaN and the expectation it failed."""
+    try:
+        value = float(text)
+    except ValueError:
+        if _FORMATTED_NUMBER.match(text) and any(ch.isdigit() for ch in text):
+            return math.nan, (
+                _expected_number(column)
+                + " (without '£', thousands separators, brackets or 'm'/'k' suffixes)"
+            )
+        return math.nan, _expected_number(column)
+    if not math.isfinite(value):
+        return math.nan, _expected_number(column) + " (a finite number)"
+    return value, None
+
+
+def _parse_cells(
+    records: list[tuple[int, list[str]]], header: list[str], spec: TableSpec, file: str
+) -> tuple[pd.DataFrame, list[Problem]]:
+    problems: list[Problem] = []
+    positions = {name: header.index(name) for name in spec.column_names if name in header}
+    data: dict[str, list[object]] = {name: [] for name in spec.column_names}
+    rows: list[int] = []
+    for row_number, fields in records:
+        if len(fields) != len(header):
+            problems.append(
+                Problem(
+                    file=file,
+                    row=row_number,
+                    value=",".join(fields),
+                    expected=f"{len(header)} comma-separated cells, as in the header; found "
+                    f"{len(fields)}",
+                )
+            )
+            continue
+        rows.append(row_number)
+        for col in spec.columns:
+            text = fields[positions[col.name]].strip()
+            if text == "":
+                if not col.blank_allowed:
+                    problems.append(
+                        Problem(file=file, row=row_number, column=col.name, value=fields[positions[col.name]],
+                                expected=f"{_describe(col)}; this column may not be blank")
+                    )
+                data[col.name].append(math.nan if col.kind in _NUMERIC_KINDS else None)
+                continue
+            if col.kind in _NUMERIC_KINDS:
+                value, failure = _parse_number(text, col)
+                if failure:
+                    problems.append(
+                        Problem(file=file, row=row_number, column=col.name, value=text, expected=failure)
+                    )
+                data[col.name].append(value)
+            else:
+                data[col.name].append(text)
+    frame = pd.DataFrame(data, index=pd.Index(rows, name="row"))
+    for col in spec.columns:
+        if col.kind in _NUMERIC_KINDS:
+            frame[col.name] = frame[col.name].astype(float)
+        else:
+            frame[col.name] = frame[col.name].astype(object)
+    return frame, problems
+
+
+def _describe(col: Column) -> str:
+    if col.kind in _NUMERIC_KINDS:
+        return _expected_number(col)
+    if col.kind == "category":
+        return "one of " + ", ".join(repr(a) for a in col.allowed)
+    if col.kind == "financial_year":
+        return "a financial year written like 2019/20"
+    return col.description
+
+
+def _value_problems(frame: pd.DataFrame, spec: TableSpec, file: str) -> list[Problem]:
+    problems: list[Problem] = []
+    try:
+        _pandera_schema(spec).validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+        for case in cases.itertuples(index=False):
+            if case.index is None or case.column not in spec.column_names:
+                continue
+            problems.append(
+                Problem(file=file, row=int(case.index), column=str(case.column),
+                        value=case.failure_case, expected=str(case.check))
+            )
+    return problems
+
+
+def duplicate_key_problems(frame: pd.DataFrame, key: Sequence[str], file: str) -> list[Problem]:
+    """Report every row whose key repeats an earlier row's key."""
+    problems: list[Problem] = []
+    keyed = frame[list(key)].astype(str)
+    first_row: dict[tuple[str, ...], int] = {}
+    for row_number, values in zip(keyed.index, keyed.itertuples(index=False, name=None), strict=True):
+        if values in first_row:
+            problems.append(
+                Problem(
+                    file=file,
+                    row=int(row_number),
+                    column=", ".join(key),
+                    value=" / ".join(values),
+                    expected=f"each ({', '.join(key)}) once; row {first_row[values]} has the "
+                    "same values",
+                )
+            )
+        else:
+            first_row[values] = int(row_number)
+    return problems
+
+
+def read_table(path: Path, spec: TableSpec) -> pd.DataFrame:
+    """Read ``path`` as the table ``spec`` describes, or raise every problem found.
+
+    Parameters
+    ----------
+    path
+        A CSV file.
+    spec
+        The declared schema.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Typed columns in the spec's order, indexed by the file's row number (header = 1).
+
+    Raises
+    ------
+    InputError
+        With one :class:`Problem` per thing wrong, naming file, row, column, value and what was
+        expected.
+    """
+    path = Path(path)
+    file = display_path(path)
+    if not path.is_file():
+        raise InputError([Problem(file=file, expected=f"a file holding the {spec.name} table; "
+                                  "no such file", has_value=False)])
+    text = _decode(path.read_bytes(), file)
+    records = _records(text)
+    if not records:
+        raise InputError([Problem(file=file, expected="a CSV file with a header row and at "
+                                  "least one data row (the file has no text)", has_value=False)])
+    header = [h.strip() for h in records[0][1]]
+    problems = _header_problems(header, spec, file)
+    if problems:
+        raise InputError(problems)
+    if len(records) == 1:
+        raise InputError([Problem(file=file, row=2, expected="at least one data row below the "
+                                  "header", has_value=False)])
+    frame, problems = _parse_cells(records[1:], header, spec, file)
+    problems += _value_problems(frame, spec, file)
+    problems += duplicate_key_problems(frame, spec.key, file)
+    if not problems:
+        for check in spec.checks:
+            problems += check(frame, file)
+    if problems:
+        problems.sort(key=lambda p: (p.row or 0))
+        raise InputError(problems)
+    return frame
