@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from analysis.paths import display_path
+
 #: How many problems one error reports before summarising the rest.
 MAX_PROBLEMS_REPORTED = 20
 
@@ -97,8 +99,14 @@ class InputError(Exception):
         return "\n\n".join(paragraphs)
 
 
-def file_problem(path: Path | str, expected: str, value: object = None, *, has_value: bool = True) -> InputError:
+def file_problem(
+    path: Path | str, expected: str, value: object = None, *, has_value: bool = True
+) -> InputError:
     """Return an :class:`InputError` about a whole file (empty, wrong encoding, wrong layout)."""
-    from analysis.paths import display_path
-
-    return InputError([Problem(file=display_path(Path(path)), expected=expected, value=value, has_value=has_value)])
+    return InputError(
+        [
+            Problem(
+                file=display_path(Path(path)), expected=expected, value=value, has_value=has_value
+            )
+        ]
+    )

@@ -1,0 +1,97 @@
+"""Atomic writes of processed tables and results, each folder with a manifest of input hashes.
+
+A file is written to a temporary name in the same folder and renamed into place, so a run that
+fails or is killed part-way leaves the previous version whole: a reader sees the old file or
+the new one, never half of either. Each folder of processed tables carries ``manifest.json``
+recording, for every table, the SHA-256 of the inputs it was built from and of the table
+itself, so ``verify`` can tell what changed since.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.provenance import code_version, file_hashes, sha256_file
+
+MANIFEST_NAME = "manifest.json"
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
+
+    Raises
+    ------
+    OSError
+        When the folder cannot be written (for example a full disk); the previous file, if
+        any, is left untouched and the temporary file is removed.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write UTF-8 text atomically (see :func:`atomic_write_bytes`)."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def table_to_csv_bytes(frame: pd.DataFrame) -> bytes:
+    """Render a table as CSV bytes in a fixed way, so the same table gives the same bytes."""
+    return frame.to_csv(index=False, lineterminator="\n", float_format="%.10g").encode("utf-8")
+
+
+def write_table(frame: pd.DataFrame, path: Path, inputs: Iterable[Path] = ()) -> Path:
+    """Write ``frame`` as CSV atomically and record it in its folder's manifest.
+
+    Parameters
+    ----------
+    frame
+        The table to write (its index is dropped; keep keys as columns).
+    path
+        The destination ``.csv`` file.
+    inputs
+        The files the table was built from; their SHA-256 go in the manifest.
+    """
+    path = Path(path)
+    atomic_write_bytes(path, table_to_csv_bytes(frame))
+    record_in_manifest(path, inputs)
+    return path
+
+
+def read_manifest(folder: Path) -> dict[str, dict[str, object]]:
+    """Return a folder's manifest (empty when there is none)."""
+    manifest = Path(folder) / MANIFEST_NAME
+    if not manifest.is_file():
+        return {}
+    return json.loads(manifest.read_text(encoding="utf-8"))
+
+
+def record_in_manifest(path: Path, inputs: Iterable[Path] = ()) -> None:
+    """Record a written file, its hash and its inputs' hashes in its folder's manifest."""
+    path = Path(path)
+    manifest = read_manifest(path.parent)
+    manifest[path.name] = {
+        "sha256": sha256_file(path),
+        "inputs": file_hashes(inputs),
+        "code_version": code_version(),
+    }
+    atomic_write_text(
+        path.parent / MANIFEST_NAME, json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+    )
