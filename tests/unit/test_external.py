@@ -1,0 +1,288 @@
+"""The published-statistics loaders, checked against values read by eye from the raw files."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analysis import external
+from analysis.errors import InputError
+from analysis.paths import external_dir
+
+BARKING = "E09000002"
+
+
+@pytest.fixture(scope="module")
+def tidy() -> pd.DataFrame:
+    return external.load_external()
+
+
+def value(tidy: pd.DataFrame, code: str, measure: str, year: int, source: str = "") -> float:
+    rows = tidy[
+        (tidy["la_code"] == code)
+        & (tidy["measure"] == measure)
+        & (tidy["year"] == year)
+        & tidy["source_file"].str.contains(source, regex=False)
+    ]
+    assert len(rows) == 1, rows
+    return float(rows["value"].iloc[0])
+
+
+def source(path_part: str) -> external.Source:
+    return next(s for s in external.SOURCES if path_part in s.path)
+
+
+@pytest.mark.parametrize(
+    ("measure", "year", "expected"),
+    [
+        ("cla_at_31_march", 2025, 431),
+        ("cla_starts", 2025, 203),
+        ("cla_ceases", 2025, 212),
+        ("cla_rate_per_10k", 2025, 65),
+        ("cin_at_31_march", 2025, 2578),
+        ("cin_starts", 2025, 2889),
+        ("referrals", 2025, 5307),
+        ("cpp_at_31_march", 2025, 349),
+        ("sw_fte_in_post", 2025, 229),
+        ("agency_rate_pct", 2025, 15.5),
+        ("vacancy_rate_pct", 2025, 18.8),
+        ("turnover_rate_pct", 2025, 14.8),
+        ("caseload_per_fte", 2025, 15),
+        ("cases_held", 2025, 1801),
+        ("case_holders_fte", 2025, 120),
+        ("population_0_17", 2024, 66465),
+        ("csc_budget_gbp_k", 2022, 60540),
+        ("csc_budget_gbp_k", 2024, 70172),
+        ("csc_net_outturn_gbp_k", 2022, 70340),
+        ("csc_net_outturn_gbp_k", 2024, 85661),
+        ("csc_employee_costs_gbp_k", 2022, 26586),
+        ("csc_employee_costs_gbp_k", 2024, 37462),
+    ],
+)
+def test_barking_and_dagenham_values_match_the_files(tidy, measure, year, expected):
+    assert value(tidy, BARKING, measure, year) == pytest.approx(expected)
+
+
+def test_tidy_table_has_the_documented_columns_and_types(tidy):
+    assert tuple(tidy.columns) == external.TIDY_COLUMNS
+    assert set(tidy["geographic_level"].unique()) == {"National", "Regional", "Local authority"}
+    assert tidy["old_la_code"].dtype == "Int64"
+    assert tidy["la_code"].notna().all()
+    assert tidy["source_file"].str.startswith("external/").all()
+    barking = tidy[tidy["la_code"] == BARKING]
+    assert set(barking["old_la_code"]) == {301}
+    assert set(barking["la_name"]) == {"Barking and Dagenham"}
+    workforce = barking[barking["measure"] == "agency_rate_pct"]
+    assert set(workforce["period_end"].dt.strftime("%m-%d")) == {"09-30"}
+    cla = barking[barking["measure"] == "cla_at_31_march"]
+    assert set(cla["period_end"].dt.strftime("%m-%d")) == {"03-31"}
+
+
+def test_the_population_denominator_is_the_mid_year_before(tidy):
+    # The DfE's 2025 rate (65 per 10,000) divides 431 by the mid-2024 population.
+    population = value(tidy, BARKING, "population_0_17", 2024)
+    assert 431 / population * 10_000 == pytest.approx(65, abs=0.5)
+
+
+def test_suppressed_cells_are_missing_with_their_symbol(tidy):
+    city = tidy[
+        (tidy["la_code"] == "E09000001")
+        & (tidy["measure"] == "cla_at_31_march")
+        & (tidy["year"] == 2025)
+    ]
+    assert math.isnan(city["value"].iloc[0])
+    assert city["suppression"].iloc[0] == "c"
+    sunderland = tidy[
+        (tidy["la_code"] == "E08000024")
+        & (tidy["measure"] == "agency_rate_pct")
+        & (tidy["year"] == 2025)
+    ]
+    assert math.isnan(sunderland["value"].iloc[0])
+    assert sunderland["suppression"].iloc[0] == "low"
+    assert set(tidy["suppression"].dropna()) <= set(external.SUPPRESSION_SYMBOLS)
+    assert tidy.loc[tidy["suppression"].notna(), "value"].isna().all()
+
+
+def test_sfr_files_give_2010_to_2017_with_codes_filled(tidy):
+    assert value(tidy, BARKING, "cla_at_31_march", 2010) == 378  # 2010 has no ONS codes
+    assert value(tidy, BARKING, "cla_ceases", 2010) == 236
+    assert value(tidy, BARKING, "cla_at_31_march", 2017) == 409
+    assert value(tidy, BARKING, "cla_starts", 2015) == 268  # columns labelled 2014 in the file
+    assert value(tidy, BARKING, "cla_placement_foster", 2017) == 313
+
+
+def test_national_placement_characteristics(tidy):
+    foster = value(tidy, external.ENGLAND_CODE, "cla_placement_1_total_foster_placements", 2024)
+    assert foster == 56390
+
+
+def test_series_follows_the_la_number_across_an_ons_recode(tidy):
+    north_yorkshire = external.series(tidy, "E06000065", "cla_at_31_march")
+    assert pd.Timestamp("2021-03-31") in north_yorkshire.index  # then E10000023
+    assert pd.Timestamp("2025-03-31") in north_yorkshire.index
+    barking = external.series(tidy, BARKING, "cla_at_31_march")
+    assert barking.index.is_monotonic_increasing
+    assert barking[pd.Timestamp("2025-03-31")] == 431
+
+
+def test_series_uses_the_latest_edition_where_files_overlap(tidy):
+    england = external.series(tidy, external.ENGLAND_CODE, "cla_at_31_march")
+    assert england.index.is_unique
+    assert england[pd.Timestamp("2024-03-31")] == 83530  # 2025 edition (time series: 83630)
+    assert england[pd.Timestamp("1994-03-31")] == value(
+        tidy, external.ENGLAND_CODE, "cla_at_31_march", 1994
+    )
+
+
+def test_series_rejects_an_unknown_measure_with_close_matches(tidy):
+    with pytest.raises(InputError, match="cla_at_31_march"):
+        external.series(tidy, BARKING, "cla_at_31_mar")
+
+
+def test_published_as_of_keeps_only_editions_out_by_that_month(tidy):
+    march = external.published_as_of(tidy, "2025-03")
+    cla = march[(march["la_code"] == BARKING) & (march["measure"] == "cla_at_31_march")]
+    assert cla["year"].max() == 2024
+    december = external.published_as_of(tidy, "2025-12")
+    cla = december[(december["la_code"] == BARKING) & (december["measure"] == "cla_at_31_march")]
+    assert cla["year"].max() == 2025
+    workforce = december[
+        (december["la_code"] == BARKING) & (december["measure"] == "agency_rate_pct")
+    ]
+    assert workforce["year"].max() == 2024  # the 2025 census is published in March 2026
+    with pytest.raises(InputError, match="YYYY-MM"):
+        external.published_as_of(tidy, "March 2025")
+
+
+def test_lookup_finds_an_la_by_code_number_or_name(tidy):
+    lookup = external.la_lookup(tidy)
+    assert lookup["la_code"].is_unique
+    for query in ("E09000002", "e09000002", "301", "barking & dagenham", "Barking and Dagenham"):
+        row = external.resolve_la(query, lookup)
+        assert row["la_code"] == BARKING
+        assert row["region_name"] == "Outer London"
+    with pytest.raises(InputError, match="Barking and Dagenham"):
+        external.resolve_la("Barkin and Dagenam", lookup)
+
+
+def test_boundary_changes_are_reported(tidy):
+    changes = external.boundary_changes(tidy)
+
+    def has(year, change, code):
+        return (
+            (changes["year"] == year) & (changes["change"] == change) & (changes["la_code"] == code)
+        ).any()
+
+    assert has(2021, "disappears", "E10000021")  # Northamptonshire
+    assert has(2021, "appears", "E06000061")  # North Northamptonshire
+    assert has(2023, "disappears", "E10000006")  # Cumbria
+    assert has(2023, "appears", "E06000063")  # Cumberland
+    assert has(2023, "code changed", "E06000065")  # North Yorkshire
+    north_yorkshire = changes[
+        (changes["la_code"] == "E06000065") & (changes["change"] == "code changed")
+    ]
+    assert north_yorkshire["previous_code"].iloc[0] == "E10000023"
+
+
+# --- layouts and encodings, on small files written by the tests ------------------------------
+
+
+def _copy(tmp_path: Path, relative: str) -> Path:
+    target = tmp_path / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(external_dir() / relative, target)
+    return target
+
+
+CLA_FILE = "dfe_children_looked_after/cla_number_and_rate_per_10k_children.csv"
+
+
+def test_the_2023_2024_cla_column_names_are_mapped(tmp_path):
+    path = _copy(tmp_path, CLA_FILE)
+    text = path.read_text(encoding="utf-8-sig")
+    header, rest = text.split("\n", 1)
+    header = header.replace("population_type", "population_count").replace(
+        "children_count", "number"
+    )
+    path.write_text(header + "\n" + rest, encoding="utf-8")
+    old = external.load_source(source("cla_number_and_rate"), tmp_path)
+    new = external.load_source(source("cla_number_and_rate"))
+    pd.testing.assert_series_equal(old["value"], new["value"])
+
+
+def test_an_unknown_layout_names_file_and_columns(tmp_path):
+    path = _copy(tmp_path, CLA_FILE)
+    text = path.read_text(encoding="utf-8-sig").replace("children_count", "kids", 1)
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        external.load_source(source("cla_number_and_rate"), tmp_path)
+    message = caught.value.report()
+    assert "cla_number_and_rate_per_10k_children.csv" in message
+    assert "'kids'" in message  # found
+    assert "population_type, children_count" in message  # expected
+    assert "population_count, number" in message
+
+
+def test_an_unknown_symbol_names_row_column_and_value(tmp_path):
+    path = _copy(tmp_path, CLA_FILE)
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    lines[4] = lines[4].rsplit(",", 2)[0] + ",n/a,1"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        external.load_source(source("cla_number_and_rate"), tmp_path)
+    problem = caught.value.problems[0]
+    assert (problem.row, problem.column, problem.value) == (5, "children_count", "n/a")
+
+
+def test_windows_1252_files_are_read(tmp_path):
+    relative = "population/ons_mid-year_population_estimates_2012_to_2024.csv"
+    path = _copy(tmp_path, relative)
+    text = path.read_text(encoding="utf-8").replace("Barking and Dagenham", "Barking – Dagenham’s")
+    path.write_bytes(text.encode("cp1252"))
+    rows = external.load_source(source("ons_mid-year"), tmp_path)
+    barking = rows[(rows["la_code"] == BARKING) & (rows["year"] == 2024)]
+    assert barking["la_name"].iloc[0] == "Barking – Dagenham’s"
+    assert barking["value"].iloc[0] == 66465
+
+
+def test_mac_roman_finance_file_is_read():
+    # RA 2023-24 is not UTF-8: its curly quotes and dashes are Mac Roman bytes.
+    raw = (external_dir() / "mhclg_la_finance/RA_2023-24_data_Part_1.csv").read_bytes()
+    assert "young people’s services" in external.decode_text(raw)
+
+
+def test_finance_header_is_found_by_searching_for_e_code(tmp_path):
+    relative = "mhclg_la_finance/RSX_2021-22_data_by_LA_Live.csv"
+    path = _copy(tmp_path, relative)
+    path.write_text(
+        "An extra title line\n" + path.read_text(encoding="utf-8-sig"), encoding="utf-8"
+    )
+    rows = external.load_source(source("RSX_2021-22"), tmp_path)
+    net = rows[(rows["la_code"] == BARKING) & (rows["measure"] == "csc_net_outturn_gbp_k")]
+    assert net["value"].iloc[0] == 70340
+    broken = path.read_text(encoding="utf-8").replace("E-code", "Code")
+    path.write_text(broken, encoding="utf-8")
+    with pytest.raises(InputError, match="E-code"):
+        external.load_source(source("RSX_2021-22"), tmp_path)
+
+
+def test_a_missing_file_is_named(tmp_path):
+    missing = dataclasses.replace(source("cla_number_and_rate"))
+    with pytest.raises(InputError, match="no such file"):
+        external.load_source(missing, tmp_path)
+
+
+def test_the_cache_key_changes_when_a_file_changes(tmp_path):
+    path = _copy(tmp_path, CLA_FILE)
+    before = external._fingerprint(tmp_path)
+    path.write_bytes(path.read_bytes() + b"\n")
+    assert external._fingerprint(tmp_path) != before
+
+
+def test_loading_twice_reuses_the_parsed_table():
+    assert external.load_external() is external.load_external()
