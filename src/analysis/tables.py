@@ -177,8 +177,13 @@ def _header_problems(header: list[str], spec: TableSpec, file: str) -> list[Prob
     for name in header:
         if name in seen:
             problems.append(
-                Problem(file=file, row=1, column=name, value=name,
-                        expected="each column name once; this one appears twice")
+                Problem(
+                    file=file,
+                    row=1,
+                    column=name,
+                    value=name,
+                    expected="each column name once; this one appears twice",
+                )
             )
         seen.add(name)
     for col in spec.columns:
@@ -250,8 +255,13 @@ def _parse_cells(
             if text == "":
                 if not col.blank_allowed:
                     problems.append(
-                        Problem(file=file, row=row_number, column=col.name, value=fields[positions[col.name]],
-                                expected=f"{_describe(col)}; this column may not be blank")
+                        Problem(
+                            file=file,
+                            row=row_number,
+                            column=col.name,
+                            value=fields[positions[col.name]],
+                            expected=f"{_describe(col)}; this column may not be blank",
+                        )
                     )
                 data[col.name].append(math.nan if col.kind in _NUMERIC_KINDS else None)
                 continue
@@ -259,7 +269,9 @@ def _parse_cells(
                 value, failure = _parse_number(text, col)
                 if failure:
                     problems.append(
-                        Problem(file=file, row=row_number, column=col.name, value=text, expected=failure)
+                        Problem(
+                            file=file, row=row_number, column=col.name, value=text, expected=failure
+                        )
                     )
                 data[col.name].append(value)
             else:
@@ -293,8 +305,13 @@ def _value_problems(frame: pd.DataFrame, spec: TableSpec, file: str) -> list[Pro
             if case.index is None or case.column not in spec.column_names:
                 continue
             problems.append(
-                Problem(file=file, row=int(case.index), column=str(case.column),
-                        value=case.failure_case, expected=str(case.check))
+                Problem(
+                    file=file,
+                    row=int(case.index),
+                    column=str(case.column),
+                    value=case.failure_case,
+                    expected=str(case.check),
+                )
             )
     return problems
 
@@ -302,9 +319,14 @@ def _value_problems(frame: pd.DataFrame, spec: TableSpec, file: str) -> list[Pro
 def duplicate_key_problems(frame: pd.DataFrame, key: Sequence[str], file: str) -> list[Problem]:
     """Report every row whose key repeats an earlier row's key."""
     problems: list[Problem] = []
-    keyed = frame[list(key)].astype(str)
+    keys = frame[list(key)]
+    # A blank key cell is reported as blank already; it cannot name a duplicate (and pandas 3
+    # keeps it as NaN through astype(str)).
+    keyed = keys[keys.notna().all(axis=1)].astype(str)
     first_row: dict[tuple[str, ...], int] = {}
-    for row_number, values in zip(keyed.index, keyed.itertuples(index=False, name=None), strict=True):
+    for row_number, values in zip(
+        keyed.index, keyed.itertuples(index=False, name=None), strict=True
+    ):
         if values in first_row:
             problems.append(
                 Problem(
@@ -345,20 +367,43 @@ def read_table(path: Path, spec: TableSpec) -> pd.DataFrame:
     path = Path(path)
     file = display_path(path)
     if not path.is_file():
-        raise InputError([Problem(file=file, expected=f"a file holding the {spec.name} table; "
-                                  "no such file", has_value=False)])
+        raise InputError(
+            [
+                Problem(
+                    file=file,
+                    expected=f"a file holding the {spec.name} table; no such file",
+                    has_value=False,
+                )
+            ]
+        )
     text = _decode(path.read_bytes(), file)
     records = _records(text)
     if not records:
-        raise InputError([Problem(file=file, expected="a CSV file with a header row and at "
-                                  "least one data row (the file has no text)", has_value=False)])
+        raise InputError(
+            [
+                Problem(
+                    file=file,
+                    expected="a CSV file with a header row and at "
+                    "least one data row (the file has no text)",
+                    has_value=False,
+                )
+            ]
+        )
     header = [h.strip() for h in records[0][1]]
     problems = _header_problems(header, spec, file)
     if problems:
         raise InputError(problems)
     if len(records) == 1:
-        raise InputError([Problem(file=file, row=2, expected="at least one data row below the "
-                                  "header", has_value=False)])
+        raise InputError(
+            [
+                Problem(
+                    file=file,
+                    row=2,
+                    expected="at least one data row below the header",
+                    has_value=False,
+                )
+            ]
+        )
     frame, problems = _parse_cells(records[1:], header, spec, file)
     problems += _value_problems(frame, spec, file)
     problems += duplicate_key_problems(frame, spec.key, file)
@@ -366,6 +411,6 @@ def read_table(path: Path, spec: TableSpec) -> pd.DataFrame:
         for check in spec.checks:
             problems += check(frame, file)
     if problems:
-        problems.sort(key=lambda p: (p.row or 0))
+        problems.sort(key=lambda p: p.row or 0)
         raise InputError(problems)
     return frame
