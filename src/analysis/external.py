@@ -57,7 +57,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import InputError, Problem
-from analysis.paths import display_path, external_dir, processed_dir, raw_dir
+from analysis.paths import display_path, external_dir, processed_dir
 from analysis.store import atomic_write_bytes
 
 NATIONAL = "National"
@@ -515,19 +515,21 @@ SSDA903_PLACEMENT_GROUPS: dict[str, str] = {
     "Z1": "other",
 }
 
-_REGION_CODES_BY_NAME = {
-    "north east": "E12000001",
-    "north west": "E12000002",
-    "yorkshire and the humber": "E12000003",
-    "east midlands": "E12000004",
-    "west midlands": "E12000005",
-    "east of england": "E12000006",
-    "london": "E12000007",
-    "south east": "E12000008",
-    "south west": "E12000009",
-    "inner london": "E13000001",
-    "outer london": "E13000002",
+#: Region codes and names as the EES files write them (the SFR files write names only).
+REGIONS = {
+    "E12000001": "North East",
+    "E12000002": "North West",
+    "E12000003": "Yorkshire and The Humber",
+    "E12000004": "East Midlands",
+    "E12000005": "West Midlands",
+    "E12000006": "East of England",
+    "E12000007": "London",
+    "E12000008": "South East",
+    "E12000009": "South West",
+    "E13000001": "Inner London",
+    "E13000002": "Outer London",
 }
+_REGION_CODES_BY_NAME = {name.lower(): code for code, name in REGIONS.items()}
 
 
 def _sfr_measures(columns: list[str], year: int, kind: str) -> list[tuple[str, str, str]]:
@@ -620,18 +622,14 @@ def _read_sfr(frame: pd.DataFrame, source: Source, file: str) -> pd.DataFrame:
             "geographic_level": level.astype("string"),
             "la_code": code.astype("string"),
             "old_la_code": old.astype("Int64"),
-            "la_name": geog_name.mask(level == NATIONAL, "England"),
+            "la_name": geog_name.mask(level == NATIONAL, "England").mask(
+                is_region, code.map(REGIONS)
+            ),
             "region_code": pd.Series(pd.NA, index=frame.index, dtype="string")
             .mask(is_region, code)
             .mask(inner_outer, LONDON_CODE),
             "region_name": pd.Series(pd.NA, index=frame.index, dtype="string")
-            .mask(
-                is_region,
-                geog_name.str.title()
-                .str.replace(" And ", " and ")
-                .str.replace(" Of ", " of ")
-                .str.replace(" The ", " the "),
-            )
+            .mask(is_region, code.map(REGIONS))
             .mask(inner_outer, "London"),
             "year": year,
         },
@@ -1043,10 +1041,12 @@ def _finish(tidy: pd.DataFrame, source: Source, path: Path) -> pd.DataFrame:
     tidy = tidy.copy()
     tidy["year"] = tidy["year"].astype("int64")
     tidy["period_end"] = _period_end(source.collection, tidy["measure"], tidy["year"])
-    tidy["source_file"] = _relative_to_raw(path)
+    tidy["source_file"] = f"{external_dir().name}/{source.path}"
     tidy["edition"] = source.edition
     first_year = tidy["year"] + schedule.year_offset
-    # Mid-year population for year Y is the denominator of the DfE's year Y+1 rates.
+    if source.collection != "population":
+        # The 2010 SFR's mid-2009 population came out with the year-2010 figures.
+        first_year = first_year.mask(tidy["measure"] == "population_0_17", first_year + 1)
     tidy["published"] = pd.to_datetime({"year": first_year, "month": schedule.month, "day": 1})
     for column in (
         "geographic_level",
@@ -1065,13 +1065,6 @@ def _finish(tidy: pd.DataFrame, source: Source, path: Path) -> pd.DataFrame:
     return tidy[list(TIDY_COLUMNS)]
 
 
-def _relative_to_raw(path: Path) -> str:
-    try:
-        return Path(path).resolve().relative_to(raw_dir().resolve()).as_posix()
-    except ValueError:
-        return Path(path).name if Path(path).parent == Path(path) else Path(path).as_posix()
-
-
 def _fill_geography(tidy: pd.DataFrame) -> pd.DataFrame:
     """Fill the ONS code, LA number, name and region of LA rows from the other files' rows.
 
@@ -1086,7 +1079,8 @@ def _fill_geography(tidy: pd.DataFrame) -> pd.DataFrame:
     ]
     ees = ees.sort_values("year").drop_duplicates("la_code", keep="last")
     by_code = ees.set_index("la_code")
-    by_old = ees.drop_duplicates("old_la_code", keep="last").set_index("old_la_code")
+    # The 2010 files predate every ONS recode, so they take each LA number's earliest code.
+    by_old = ees.sort_values("year").drop_duplicates("old_la_code").set_index("old_la_code")
     is_la = tidy["geographic_level"] == LOCAL_AUTHORITY
     needs_code = is_la & tidy["la_code"].isna() & tidy["old_la_code"].notna()
     if needs_code.any():
