@@ -218,8 +218,13 @@ def _problem(
     value: object = None,
     *,
     has_value: bool = True,
+    about_key: bool = False,
 ) -> Problem:
-    """Return a problem located at ``key``: its YAML line, or its Excel sheet, row and column."""
+    """Return a problem located at ``key``: its YAML line, or its Excel sheet, row and column.
+
+    ``about_key`` marks a problem with the key itself (an unknown key): in the ``settings``
+    sheet that is the row's ``key`` cell, holding the dotted key.
+    """
     for length in range(len(key), -1, -1):
         origin = origins.get(key[:length])
         if origin is not None:
@@ -227,6 +232,15 @@ def _problem(
     else:  # pragma: no cover - the root key is always recorded
         raise KeyError(key)
     if origin.sheet is not None:
+        if about_key and origin.sheet == "settings":
+            return Problem(
+                file=origin.file,
+                location="sheet 'settings'",
+                row=origin.row,
+                column="key",
+                expected=expected,
+                value=_dotted(key[1:]),
+            )
         return Problem(
             file=origin.file,
             location=f"sheet '{origin.sheet}'",
@@ -340,6 +354,7 @@ def _translate(
                     f"a known key{_did_you_mean(loc[-1], known)}; the keys allowed here are "
                     f"{', '.join(known)}",
                     loc[-1],
+                    about_key=True,
                 )
             )
             continue
@@ -546,24 +561,29 @@ def _overlay_assumptions(
     return problems
 
 
-def _read_chain(path: Path) -> tuple[dict[str, Any], _Origins, list[Path]]:
-    """Read a scenario and every file it extends, merged, with the origin of every key."""
+def _read_chain(path: Path) -> tuple[dict[str, Any], _Origins, list[Path], list[Problem]]:
+    """Read a scenario and every file it extends, merged, with the origin of every key.
+
+    Problems that stop the reading (a missing or unreadable file, a loop) are raised; problems
+    in overriding (an assumption the parent lacks) are returned, to be reported with the rest.
+    """
     root = path.parent.resolve()
     chain: list[tuple[Path, Any, dict[Key, int]]] = []
     current = path.resolve()
-    referrer: tuple[str, int | None] | None = None
+    # The file, line and text of the ``extends`` that named ``current``.
+    referrer: tuple[str, int | None, str] | None = None
     while True:
         shown = display_path(current)
         if any(current == seen for seen, _, _ in chain):
             names = " -> ".join(display_path(p) for p, _, _ in chain) + f" -> {shown}"
-            file, line = referrer  # type: ignore[misc]
+            file, line, written = referrer  # type: ignore[misc]
             raise InputError(
                 [
                     _problem(
                         {(): _Origin(file=file, line=line)},
                         ("extends",),
                         f"a chain of scenarios that ends at a base; this one loops: {names}",
-                        shown,
+                        written,
                     )
                 ]
             )
@@ -572,15 +592,15 @@ def _read_chain(path: Path) -> tuple[dict[str, Any], _Origins, list[Path]]:
                 raise InputError(
                     [Problem(file=shown, expected="an existing scenario file", has_value=False)]
                 )
-            file, line = referrer
+            file, line, written = referrer
             raise InputError(
                 [
                     _problem(
                         {(): _Origin(file=file, line=line)},
                         ("extends",),
-                        "an existing scenario file (the path is relative to the file that "
-                        "names it)",
-                        shown,
+                        f"an existing scenario file; there is no {shown} (the path is "
+                        "relative to the file that names it)",
+                        written,
                     )
                 ]
             )
@@ -624,7 +644,7 @@ def _read_chain(path: Path) -> tuple[dict[str, Any], _Origins, list[Path]]:
                     )
                 ]
             )
-        referrer = (shown, lines.get(("extends",)))
+        referrer = (shown, lines.get(("extends",)), parent)
         current = target
 
     merged: dict[str, Any] = {}
@@ -636,9 +656,7 @@ def _read_chain(path: Path) -> tuple[dict[str, Any], _Origins, list[Path]]:
         origins[()] = _Origin(file=shown)
         problems += _merge_file(merged, origins, data, lines, shown, parent_shown)
         parent_shown = shown
-    if problems:
-        raise InputError(problems)
-    return merged, origins, [file for file, _, _ in chain]
+    return merged, origins, [file for file, _, _ in chain], problems
 
 
 # ---- building a validated scenario -------------------------------------------------------
@@ -740,10 +758,10 @@ def _resolve_published(
     return names, problems
 
 
-def _grid_problems(
+def _grid_ranges(
     settings: Settings, assumptions: Mapping[str, Assumption], origins: _Origins
 ) -> tuple[Settings, list[Problem]]:
-    """Fill each grid axis's range from its assumption and check the grid's size."""
+    """Fill each grid axis's range from its assumption, checking it stays inside that range."""
     problems = []
     grid = settings.sensitivity
     axes: dict[str, GridAxis] = {}
@@ -781,27 +799,40 @@ def _grid_problems(
                 _problem(origins, (*key, "low"), f"a grid start below its end ({high:g})", low)
             )
         axes[axis_name] = axis.model_copy(update={"low": low, "high": high})
-    points = grid.agency_share_grid.steps * grid.agency_premium_grid.steps
-    if points > grid.max_grid_points:
-        problems.append(
-            _problem(
-                origins,
-                ("settings", "sensitivity", "agency_share_grid", "steps"),
-                f"at most settings.sensitivity.max_grid_points = {grid.max_grid_points:,} grid "
-                f"points; agency_share_grid.steps x agency_premium_grid.steps = "
-                f"{grid.agency_share_grid.steps} x {grid.agency_premium_grid.steps} = "
-                f"{points:,}: use fewer steps or raise the limit",
-                grid.agency_share_grid.steps,
-            )
-        )
     sensitivity = grid.model_copy(update=axes)
     return settings.model_copy(update={"sensitivity": sensitivity}), problems
 
 
-def _rag_problems(settings: Settings, origins: _Origins) -> list[Problem]:
+def _grid_size_problems(grid: SensitivitySettings, origins: _Origins) -> list[Problem]:
+    """Refuse a two-way grid with more points than the scenario's own limit."""
+    points = grid.agency_share_grid.steps * grid.agency_premium_grid.steps
+    if points <= grid.max_grid_points:
+        return []
+    return [
+        _problem(
+            origins,
+            ("settings", "sensitivity", "agency_share_grid", "steps"),
+            f"at most settings.sensitivity.max_grid_points = {grid.max_grid_points:,} grid "
+            f"points; agency_share_grid.steps x agency_premium_grid.steps = "
+            f"{grid.agency_share_grid.steps} x {grid.agency_premium_grid.steps} = "
+            f"{points:,}: use fewer steps or raise the limit",
+            grid.agency_share_grid.steps,
+        )
+    ]
+
+
+def _quietly(model: type[_Strict], raw: object) -> Any:
+    """Return ``raw`` validated as ``model``, or ``None``; its errors are reported elsewhere."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError:
+        return None
+
+
+def _rag_problems(rag: RagSettings, origins: _Origins) -> list[Problem]:
     problems = []
     for name in RagSettings.model_fields:
-        threshold: RagThreshold = getattr(settings.rag, name)
+        threshold: RagThreshold = getattr(rag, name)
         if threshold.amber > threshold.red:
             problems.append(
                 _problem(
@@ -815,10 +846,17 @@ def _rag_problems(settings: Settings, origins: _Origins) -> list[Problem]:
 
 
 def _build(
-    data: dict[str, Any], origins: _Origins, *, path: Path, files: list[Path], sha256: str
+    data: dict[str, Any],
+    origins: _Origins,
+    *,
+    path: Path,
+    files: list[Path],
+    sha256: str,
+    problems: list[Problem],
 ) -> Scenario:
-    """Check merged scenario data block by block, reporting every problem, and build it."""
-    problems: list[Problem] = []
+    """Check merged scenario data block by block and build it, raising every problem found
+    here and the ``problems`` already found in reading."""
+    problems = list(problems)
     try:
         top = _ScenarioFile.model_validate(data)
     except ValidationError as exc:
@@ -851,16 +889,24 @@ def _build(
         problems += _assumption_problems(name, entry, origins, published.get(name))
         assumptions[name] = Assumption(name=name, published=published.get(name), **dict(entry))
     settings = None
-    if isinstance(data.get("settings"), dict):
+    raw_settings = data.get("settings")
+    if isinstance(raw_settings, dict):
         try:
-            settings = Settings.model_validate(data["settings"])
+            settings = Settings.model_validate(raw_settings)
         except ValidationError as exc:
             problems += _translate(exc, Settings, ("settings",), origins)
-    if settings is not None:
-        problems += _rag_problems(settings, origins)
-        if len(assumptions) == len(raw_assumptions):
-            settings, found = _grid_problems(settings, assumptions, origins)
-            problems += found
+            # Blocks that are well formed are still checked, so their problems show now too.
+            rag = _quietly(RagSettings, raw_settings.get("rag"))
+            sensitivity = _quietly(SensitivitySettings, raw_settings.get("sensitivity"))
+        else:
+            rag, sensitivity = settings.rag, settings.sensitivity
+        if rag is not None:
+            problems += _rag_problems(rag, origins)
+        if sensitivity is not None:
+            problems += _grid_size_problems(sensitivity, origins)
+    if settings is not None and len(assumptions) == len(raw_assumptions):
+        settings, found = _grid_ranges(settings, assumptions, origins)
+        problems += found
     if problems or top is None or settings is None:
         raise InputError(problems)
     return Scenario(
@@ -1022,8 +1068,8 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
     file = _resolve_user_path(path)
     if file.suffix.lower() in _EXCEL_SUFFIXES:
         return load_scenario_from_excel(file)
-    data, origins, files = _read_chain(file)
-    return _build(data, origins, path=file, files=files, sha256=_sha256(file))
+    data, origins, files, problems = _read_chain(file)
+    return _build(data, origins, path=file, files=files, sha256=_sha256(file), problems=problems)
 
 
 # ---- Excel round trip --------------------------------------------------------------------
@@ -1249,6 +1295,17 @@ def _check_sheet_values(data: dict[str, Any], origins: _Origins) -> list[Problem
         sheet_value = reference.pop("sheet_value")
         if sheet_value is None:
             continue
+        if isinstance(sheet_value, bool) or not isinstance(sheet_value, int | float):
+            problems.append(
+                _problem(
+                    origins,
+                    ("assumptions", name, "value"),
+                    f"a number{_text_hint(sheet_value)}, or a blank cell to use the published "
+                    "figure named in the 'published' column",
+                    sheet_value,
+                )
+            )
+            continue
         if figures is None:
             table = load_published_assumptions()
             figures = dict(zip(table["name"], table["value"], strict=True))
@@ -1301,10 +1358,4 @@ def load_scenario_from_excel(path: str | Path) -> Scenario:
     finally:
         book.close()
     problems += _check_sheet_values(data, origins)
-    try:
-        scenario = _build(data, origins, path=file, files=[file], sha256=_sha256(file))
-    except InputError as exc:
-        raise InputError(problems + exc.problems) from None
-    if problems:
-        raise InputError(problems)
-    return scenario
+    return _build(data, origins, path=file, files=[file], sha256=_sha256(file), problems=problems)
