@@ -172,6 +172,10 @@ class Settings(_Strict):
     horizon_years: int = Field(
         ge=1, le=30, description="how many financial years the projection covers"
     )
+    legacy_retention_award_year: str = Field(
+        pattern=r"^20\d\d/\d\d$",
+        description="the financial year the one-off legacy retention award falls in, like 2020/21",
+    )
     sensitivity: SensitivitySettings = Field(description="grid and Monte Carlo settings")
     rag: RagSettings = Field(description="red/amber/green thresholds")
 
