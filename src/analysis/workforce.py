@@ -540,3 +540,128 @@ def compare_with_actual(required: pd.DataFrame, actual: ActualWorkforce) -> pd.D
         actual.case_holders_fte - case_holding_fte(required)
     )
     return table
+
+
+#: Published workforce measures (names of :mod:`analysis.external`) read for one LA.
+PUBLISHED_WORKFORCE_MEASURES: tuple[str, ...] = (
+    "sw_fte_in_post",
+    "agency_fte",
+    "vacancy_fte",
+    "case_holders_fte",
+    "cases_held",
+    "caseload_per_fte",
+)
+
+
+def actual_from_published(
+    tidy: pd.DataFrame, la_code: str, year: int | None = None
+) -> ActualWorkforce:
+    """An LA's social workers at 30 September as the DfE workforce census publishes them.
+
+    ``sw_fte_in_post`` are employees (permanent); agency and vacant FTE are published beside
+    them. When vacant FTE is suppressed but the vacancy rate is not, it is worked back from
+    the rate (:func:`vacant_fte_from_rate`).
+
+    Parameters
+    ----------
+    tidy
+        The tidy table of published statistics (cut to what was published by the reporting
+        month, if wanted).
+    la_code
+        The LA's ONS code.
+    year
+        Reporting year (the census of 30 September of that year); the latest with an in-post
+        figure when omitted.
+
+    Raises
+    ------
+    InputError
+        When the table has no in-post figure for the LA (and year).
+    """
+    rows = tidy[
+        (tidy["la_code"] == la_code)
+        & tidy["measure"].isin([*PUBLISHED_WORKFORCE_MEASURES, "vacancy_rate_pct"])
+    ]
+    in_post = rows[(rows["measure"] == "sw_fte_in_post") & rows["value"].notna()]
+    if year is not None:
+        in_post = in_post[in_post["year"] == int(year)]
+    if in_post.empty:
+        raise InputError(
+            [
+                Problem(
+                    file="published statistics (children's social work workforce)",
+                    column="sw_fte_in_post",
+                    value=la_code if year is None else f"{la_code} in {year}",
+                    expected="a published number of social workers in post for this LA",
+                )
+            ]
+        )
+    chosen = int(in_post["year"].max())
+    values = (
+        rows[rows["year"] == chosen].drop_duplicates("measure", keep="last").set_index("measure")
+    )["value"]
+
+    def get(name: str) -> float:
+        value = values.get(name, math.nan)
+        return float(value) if pd.notna(value) else math.nan
+
+    vacant = get("vacancy_fte")
+    if math.isnan(vacant) and not math.isnan(get("vacancy_rate_pct")):
+        vacant = vacant_fte_from_rate(get("sw_fte_in_post"), get("vacancy_rate_pct"))
+    period_end = in_post.loc[in_post["year"] == chosen, "period_end"].iloc[-1]
+    return ActualWorkforce(
+        as_at=pd.Timestamp(period_end).strftime("%Y-%m-%d"),
+        source="DfE children's social work workforce",
+        permanent_fte=get("sw_fte_in_post"),
+        agency_fte=get("agency_fte"),
+        vacant_fte=vacant,
+        case_holders_fte=get("case_holders_fte"),
+        cases_held=get("cases_held"),
+    )
+
+
+def weighted_caseload_target(cases: pd.DataFrame, params: WorkforceParameters) -> float:
+    """The caseload target across teams, weighted by each team's cases (cases per FTE).
+
+    It is the single target a published all-team caseload per FTE can be compared with.
+    """
+    by_team = _check_cases(cases)
+    total = float(by_team.sum())
+    if not total > 0:
+        return math.nan
+    fte = sum(by_team[t] / params.caseload_targets[t] for t in by_team.index)
+    return total / fte
+
+
+def published_caseloads(tidy: pd.DataFrame, codes: Mapping[str, str]) -> pd.DataFrame:
+    """Published caseload per case-holding FTE for several geographies, year by year.
+
+    Parameters
+    ----------
+    tidy
+        The tidy table of published statistics.
+    codes
+        Label -> ONS code (for example ``{"Barking and Dagenham": "E09000002",
+        "London": "E12000007", "England": "E92000001"}``).
+
+    Returns
+    -------
+    DataFrame
+        ``year``, ``period_end``, ``geography`` (the label), ``la_code``,
+        ``caseload_per_fte``, ``cases_held`` and ``case_holders_fte``.
+    """
+    wanted = ["caseload_per_fte", "cases_held", "case_holders_fte"]
+    frames = []
+    for label, code in codes.items():
+        rows = tidy[(tidy["la_code"] == code) & tidy["measure"].isin(wanted)]
+        if rows.empty:
+            continue
+        wide = rows.pivot_table(
+            index=["year", "period_end"], columns="measure", values="value", aggfunc="last"
+        ).reindex(columns=wanted)
+        wide.columns.name = None
+        frames.append(wide.reset_index().assign(geography=label, la_code=code))
+    columns = ["year", "period_end", "geography", "la_code", *wanted]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(frames, ignore_index=True)[columns]

@@ -14,13 +14,16 @@ from analysis.workforce import (
     ActualWorkforce,
     WorkforceParameters,
     actual_from_extract,
+    actual_from_published,
     case_holding_fte,
     cases_by_team,
     compare_with_actual,
     implied_caseload,
+    published_caseloads,
     required_fte,
     required_fte_summary,
     vacant_fte_from_rate,
+    weighted_caseload_target,
 )
 
 
@@ -221,3 +224,38 @@ def test_actual_from_extract_counts_asye_as_permanent() -> None:
     assert actual.cases_held == 219
     with pytest.raises(InputError):
         actual_from_extract(extract, "2024-01")
+
+
+@pytest.fixture(scope="module")
+def tidy() -> pd.DataFrame:
+    from analysis.external import load_external
+
+    return load_external()
+
+
+def test_actual_from_published_barking_and_dagenham_2025(tidy: pd.DataFrame) -> None:
+    """DfE workforce census, 30 September 2025: 229 FTE in post, 42 agency, 53 vacancies,
+    120 case-holding FTE holding 1,801 cases (data/raw/external/README.md)."""
+    actual = actual_from_published(tidy, "E09000002", 2025)
+    assert actual.permanent_fte == 229
+    assert actual.agency_fte == 42
+    assert actual.vacant_fte == 53
+    assert actual.establishment_fte == 282
+    assert actual.case_holders_fte == 120
+    assert actual.cases_held == 1801
+    assert actual.as_at == "2025-09-30"
+    with pytest.raises(InputError):
+        actual_from_published(tidy, "E09000002", 2010)
+
+
+def test_published_caseloads_la_and_england(tidy: pd.DataFrame) -> None:
+    table = published_caseloads(tidy, {"LA": "E09000002", "England": "E92000001"})
+    latest = table[table["year"] == 2025].set_index("geography")
+    assert latest.loc["LA", "caseload_per_fte"] == 15
+    assert latest.loc["England", "caseload_per_fte"] == pytest.approx(15.2)
+
+
+def test_weighted_caseload_target() -> None:
+    """100 CP cases at 14 and 300 CLA cases at 15: 400 / (100/14 + 300/15) = 14.737."""
+    cases = pd.DataFrame({"team": ["cp", "cla"], "cases": [100.0, 300.0]})
+    assert weighted_caseload_target(cases, _params()) == pytest.approx(400 / (100 / 14 + 20))
