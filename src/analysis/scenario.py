@@ -232,6 +232,7 @@ def _problem(
     for length in range(len(key), -1, -1):
         origin = origins.get(key[:length])
         if origin is not None:
+            exact = length == len(key)
             break
     else:  # pragma: no cover - the root key is always recorded
         raise KeyError(key)
@@ -256,7 +257,8 @@ def _problem(
         )
     where = f"key '{_dotted(key)}'" if key else None
     if origin.line is not None:
-        where = f"{where} (line {origin.line})" if where else f"line {origin.line}"
+        line = f"line {origin.line}" if exact else f"in the block at line {origin.line}"
+        where = f"{where} ({line})" if where else line
     return Problem(
         file=origin.file, location=where, expected=expected, value=value, has_value=has_value
     )
@@ -491,6 +493,7 @@ def _merge_file(
 
     for name in ("name", "description"):
         merged.pop(name, None)
+        origins.pop((name,), None)
     for name, value in data.items():
         key = (str(name),)
         if name == "extends":
@@ -584,7 +587,7 @@ def _read_chain(path: Path) -> tuple[dict[str, Any], _Origins, list[Path], list[
             raise InputError(
                 [
                     _problem(
-                        {(): _Origin(file=file, line=line)},
+                        {("extends",): _Origin(file=file, line=line)},
                         ("extends",),
                         f"a chain of scenarios that ends at a base; this one loops: {names}",
                         written,
@@ -600,7 +603,7 @@ def _read_chain(path: Path) -> tuple[dict[str, Any], _Origins, list[Path], list[
             raise InputError(
                 [
                     _problem(
-                        {(): _Origin(file=file, line=line)},
+                        {("extends",): _Origin(file=file, line=line)},
                         ("extends",),
                         f"an existing scenario file; there is no {shown} (the path is "
                         "relative to the file that names it)",
@@ -628,7 +631,7 @@ def _read_chain(path: Path) -> tuple[dict[str, Any], _Origins, list[Path], list[
             raise InputError(
                 [
                     _problem(
-                        {(): _Origin(file=shown, line=lines.get(("extends",)))},
+                        {("extends",): _Origin(file=shown, line=lines.get(("extends",)))},
                         ("extends",),
                         "the file name of the parent scenario, like base.yaml",
                         parent,
@@ -640,7 +643,7 @@ def _read_chain(path: Path) -> tuple[dict[str, Any], _Origins, list[Path], list[
             raise InputError(
                 [
                     _problem(
-                        {(): _Origin(file=shown, line=lines.get(("extends",)))},
+                        {("extends",): _Origin(file=shown, line=lines.get(("extends",)))},
                         ("extends",),
                         f"a scenario in the same folder; path must stay inside "
                         f"{display_path(root)}/",
