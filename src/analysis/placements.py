@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Literal
 import pandas as pd
 
 from analysis.errors import InputError, Problem
+from analysis.periods import financial_year_label
 
 if TYPE_CHECKING:
     from analysis.scenario import Scenario
@@ -324,7 +325,7 @@ def forecast_placement_cost(
     -------
     DataFrame
         One row per year: ``period_end`` (end of the financial year), ``financial_year``
-        (``2025-26``), ``children_looked_after_avg`` (mean of opening and closing stock) and
+        (``2025/26``), ``children_looked_after_avg`` (mean of opening and closing stock) and
         ``placement_cost_gbp`` with ``placement_cost_lower_80_gbp``, ..._upper_95_gbp. A
         bound is the mean of that bound at the opening and the closing 31 March (the opening
         of the first year is the published figure), so the interval treats forecast errors of
@@ -349,7 +350,7 @@ def forecast_placement_cost(
     ordered = forecast.sort_values("period_end").reset_index(drop=True)
     result = pd.DataFrame({"period_end": pd.to_datetime(ordered["period_end"])})
     end_year = result["period_end"].dt.year
-    result["financial_year"] = [f"{y - 1}-{str(y)[2:]}" for y in end_year]
+    result["financial_year"] = [financial_year_label(int(y) - 1) for y in end_year]
     for bound in _BOUNDS:
         closing = ordered[bound].astype(float)
         opening = closing.shift(1).fillna(float(last_actual))
@@ -383,7 +384,7 @@ def budget_and_outturn(tidy: pd.DataFrame, la_code: str) -> pd.DataFrame:
     if rows.empty:
         return pd.DataFrame(columns=columns)
     rows = rows.assign(
-        financial_year=[f"{y - 1}-{str(y)[2:]}" for y in rows["year"]],
+        financial_year=[financial_year_label(int(y) - 1) for y in rows["year"]],
         value_gbp=rows["value"].astype(float) * 1000,
     )
     table = rows.pivot_table(

@@ -65,7 +65,7 @@ def test_negative_unit_cost_is_refused() -> None:
 
 def test_forecast_cost_averages_opening_and_closing_stock() -> None:
     """400 looked after at 31 March 2025; forecasts 420 (2026) and 440 (2027).
-    Average children: (400 + 420) / 2 = 410 in 2025-26 and (420 + 440) / 2 = 430 in 2026-27;
+    Average children: (400 + 420) / 2 = 410 in 2025/26 and (420 + 440) / 2 = 430 in 2026/27;
     at £60,266.25 a child: £24,709,162.50 and £25,914,487.50. Lower 80% bounds 380 and 370:
     (400 + 380) / 2 = 390 and (380 + 370) / 2 = 375 children."""
     forecast = pd.DataFrame(
@@ -79,12 +79,12 @@ def test_forecast_cost_averages_opening_and_closing_stock() -> None:
         }
     )
     cost = forecast_placement_cost(forecast, 400, 60266.25).set_index("financial_year")
-    assert list(cost.index) == ["2025-26", "2026-27"]
-    assert cost.loc["2025-26", "children_looked_after_avg"] == 410
-    assert cost.loc["2025-26", "placement_cost_gbp"] == pytest.approx(24709162.5)
-    assert cost.loc["2026-27", "placement_cost_gbp"] == pytest.approx(25914487.5)
-    assert cost.loc["2026-27", "placement_cost_lower_80_gbp"] == pytest.approx(375 * 60266.25)
-    assert cost.loc["2025-26", "placement_cost_upper_95_gbp"] == pytest.approx(440 * 60266.25)
+    assert list(cost.index) == ["2025/26", "2026/27"]
+    assert cost.loc["2025/26", "children_looked_after_avg"] == 410
+    assert cost.loc["2025/26", "placement_cost_gbp"] == pytest.approx(24709162.5)
+    assert cost.loc["2026/27", "placement_cost_gbp"] == pytest.approx(25914487.5)
+    assert cost.loc["2026/27", "placement_cost_lower_80_gbp"] == pytest.approx(375 * 60266.25)
+    assert cost.loc["2025/26", "placement_cost_upper_95_gbp"] == pytest.approx(440 * 60266.25)
 
 
 def test_more_children_cost_more() -> None:
@@ -136,14 +136,14 @@ def test_unknown_la_has_no_mix(tidy: pd.DataFrame) -> None:
 
 
 def test_budget_and_outturn_of_barking_and_dagenham(tidy: pd.DataFrame) -> None:
-    """RA 2021-22 total children's social care £60,540k; RSX 2021-22 net £70,340k; RA 2023-24
-    £70,172k, RSX 2023-24 £85,661k (data/raw/external/README.md)."""
+    """RA 2021/22 total children's social care £60,540k; RSX 2021/22 net £70,340k; RA 2023/24
+    £70,172k, RSX 2023/24 £85,661k (data/raw/external/README.md)."""
     finance = budget_and_outturn(tidy, "E09000002").set_index("financial_year")
-    assert finance.loc["2021-22", "csc_budget_gbp"] == 60_540_000
-    assert finance.loc["2021-22", "csc_net_outturn_gbp"] == 70_340_000
-    assert finance.loc["2023-24", "csc_budget_gbp"] == 70_172_000
-    assert finance.loc["2023-24", "csc_net_outturn_gbp"] == 85_661_000
-    assert finance.loc["2023-24", "cla_budget_gbp"] == 22_784_000
+    assert finance.loc["2021/22", "csc_budget_gbp"] == 60_540_000
+    assert finance.loc["2021/22", "csc_net_outturn_gbp"] == 70_340_000
+    assert finance.loc["2023/24", "csc_budget_gbp"] == 70_172_000
+    assert finance.loc["2023/24", "csc_net_outturn_gbp"] == 85_661_000
+    assert finance.loc["2023/24", "cla_budget_gbp"] == 22_784_000
 
 
 def test_summary_puts_cost_beside_finance() -> None:
@@ -155,9 +155,9 @@ def test_summary_puts_cost_beside_finance() -> None:
     )
     cost = forecast_placement_cost(forecast, 400, 60000)
     finance = pd.DataFrame(
-        {"financial_year": ["2023-24"], "csc_budget_gbp": [1.0], "cla_budget_gbp": [2.0]}
+        {"financial_year": ["2023/24"], "csc_budget_gbp": [1.0], "cla_budget_gbp": [2.0]}
     )
     summary = placement_cost_summary(cost, finance, {"la": 50000}).set_index("financial_year")
-    assert list(summary.index) == ["2023-24", "2025-26"]
-    assert summary.loc["2025-26", "placement_cost_at_la_mix_gbp"] == pytest.approx(410 * 50000)
-    assert math.isnan(summary.loc["2025-26", "csc_budget_gbp"])
+    assert list(summary.index) == ["2023/24", "2025/26"]
+    assert summary.loc["2025/26", "placement_cost_at_la_mix_gbp"] == pytest.approx(410 * 50000)
+    assert math.isnan(summary.loc["2025/26", "csc_budget_gbp"])
