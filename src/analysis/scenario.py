@@ -55,6 +55,8 @@ ASSUMPTION_COLUMNS = (
     "description",
     "published",
 )
+#: The columns an analyst's own sheet must have; a blank distribution means triangular.
+_REQUIRED_ASSUMPTION_COLUMNS = ("name", "value", "unit", "source", "low", "high", "description")
 _SETTINGS_COLUMNS = ("key", "value", "description")
 
 
@@ -103,7 +105,7 @@ class Assumption(AssumptionEntry):
 
 
 class GridAxis(_Strict):
-    """One axis of the two-way sensitivity grid."""
+    """One axis of the two-way sensitivity grid; once loaded, ``low`` and ``high`` are numbers."""
 
     steps: int = Field(
         ge=2, description="how many evenly spaced values the axis takes, ends included"
@@ -1219,8 +1221,10 @@ def _excel_data(book: Any, shown: str) -> tuple[dict[str, Any], _Origins, list[P
     data: dict[str, Any] = {"settings": {}, "assumptions": {}}
     origins[("assumptions",)] = _Origin(file=shown, sheet="assumptions")
     origins[("settings",)] = _Origin(file=shown, sheet="settings")
+    for name in ("name", "description"):
+        origins[(name,)] = _Origin(file=shown, sheet="settings")
     rows, problems = _sheet_rows(
-        book, "assumptions", ASSUMPTION_COLUMNS, ASSUMPTION_COLUMNS[:-1], shown
+        book, "assumptions", ASSUMPTION_COLUMNS, _REQUIRED_ASSUMPTION_COLUMNS, shown
     )
     for number, cells in rows:
         name = cells.pop("name")
