@@ -55,6 +55,7 @@ from pathlib import Path
 from typing import Protocol
 
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from analysis.errors import InputError, Problem
 from analysis.loaders import FUNDING_COLUMNS, STRUCTURES, TOTAL_AREA
@@ -349,6 +350,53 @@ def cost_basis_from_establishment(
 # ---- the cost model --------------------------------------------------------------------------
 
 
+def true_cost_parts(
+    *,
+    base_cost_gbp: ArrayLike,
+    agency_eligible_fte: ArrayLike,
+    retention_salary_bill_gbp: ArrayLike,
+    eligible_share_of_structure: ArrayLike,
+    assumptions: CostAssumptions,
+    award_falls_in_year: bool,
+) -> dict[str, ArrayLike]:
+    """Return the true-cost components and the true cost: the cost model's arithmetic.
+
+    Every argument may be a number, a Series or a NumPy array, and the fields of
+    ``assumptions`` may be arrays too: they broadcast, so :mod:`analysis.sensitivity` prices
+    many scenarios at once (draws down one axis, budget areas along the other) with exactly
+    the arithmetic :func:`true_cost` uses for one.
+
+    Returns
+    -------
+    dict
+        ``agency_fte``, ``new_starters_fte``, each of :data:`COMPONENT_COLUMNS` and
+        ``true_cost_gbp`` (base cost plus the components, added in that order).
+    """
+    a = assumptions
+    agency_fte = a.agency_share * agency_eligible_fte
+    new_starters_fte = a.new_starter_rate * agency_eligible_fte
+    legacy_total = a.legacy_retention_award_staff * a.legacy_retention_award_gbp
+    components = {
+        "agency_premium_gbp": agency_fte * a.agency_premium_gbp_per_fte,
+        "recruitment_payments_gbp": new_starters_fte * a.recruitment_payment_gbp,
+        "retention_payments_gbp": a.retention_payment_rate * retention_salary_bill_gbp,
+        "legacy_retention_award_gbp": (
+            eligible_share_of_structure * legacy_total
+            if award_falls_in_year
+            else 0.0 * eligible_share_of_structure
+        ),
+    }
+    total = base_cost_gbp
+    for name in COMPONENT_COLUMNS:
+        total = total + components[name]
+    return {
+        "agency_fte": agency_fte,
+        "new_starters_fte": new_starters_fte,
+        **components,
+        "true_cost_gbp": total,
+    }
+
+
 def true_cost(
     basis: pd.DataFrame, assumptions: CostAssumptions, financial_year: str | None = None
 ) -> pd.DataFrame:
@@ -382,24 +430,17 @@ def true_cost(
     missing = needed - set(basis.columns)
     if missing:
         raise ValueError(f"cost basis lacks columns {sorted(missing)}")
-    a = assumptions
     eligible = basis["agency_eligible_fte"]
     eligible_share = eligible / eligible.groupby(basis["structure"]).transform("sum")
-    award_falls_in_year = financial_year == a.legacy_retention_award_year
-    legacy_total = a.legacy_retention_award_staff * a.legacy_retention_award_gbp
-    costs = basis.assign(
-        agency_fte=a.agency_share * eligible,
-        new_starters_fte=a.new_starter_rate * eligible,
+    parts = true_cost_parts(
+        base_cost_gbp=basis["base_cost_gbp"],
+        agency_eligible_fte=eligible,
+        retention_salary_bill_gbp=basis["retention_salary_bill_gbp"],
+        eligible_share_of_structure=eligible_share.fillna(0.0),
+        assumptions=assumptions,
+        award_falls_in_year=financial_year == assumptions.legacy_retention_award_year,
     )
-    costs = costs.assign(
-        agency_premium_gbp=costs["agency_fte"] * a.agency_premium_gbp_per_fte,
-        recruitment_payments_gbp=costs["new_starters_fte"] * a.recruitment_payment_gbp,
-        retention_payments_gbp=a.retention_payment_rate * costs["retention_salary_bill_gbp"],
-        legacy_retention_award_gbp=(
-            eligible_share.fillna(0.0) * legacy_total if award_falls_in_year else 0.0
-        ),
-    )
-    costs["true_cost_gbp"] = costs["base_cost_gbp"] + costs[list(COMPONENT_COLUMNS)].sum(axis=1)
+    costs = basis.assign(**parts)
     costs["care_and_support_funding_gbp"] = (
         costs["true_cost_gbp"] - costs["other_council_funding_gbp"] - costs["external_funding_gbp"]
     )
@@ -492,7 +533,13 @@ def efficient_saving_gbp(costs: pd.DataFrame) -> float:
 
 def pay_award_cost_gbp(costs: pd.DataFrame, assumptions: CostAssumptions, structure: str) -> float:
     """Annual cost of a pay award on a structure's whole true cost (as the document prices it)."""
-    return float(assumptions.pay_award_rate * totals_of(costs).loc[structure, "true_cost_gbp"])
+    return float(pay_award_cost(totals_of(costs).loc[structure, "true_cost_gbp"], assumptions))
+
+
+def pay_award_cost(true_cost_gbp: ArrayLike, assumptions: CostAssumptions) -> ArrayLike:
+    """Cost of one year's pay award on a true cost; numbers or arrays (see
+    :func:`true_cost_parts`)."""
+    return assumptions.pay_award_rate * true_cost_gbp
 
 
 def printed_precision(value: float) -> float:
