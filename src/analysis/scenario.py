@@ -23,7 +23,7 @@ import hashlib
 import math
 import re
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -501,7 +501,7 @@ def _merge_file(
         if name == "extends":
             continue
         if name == "assumptions" and parent_shown is not None and isinstance(value, dict):
-            problems += _overlay_assumptions(merged, origins, value, at, shown, parent_shown)
+            problems += _overlay_assumptions(merged, origins, value, at, record, parent_shown)
             continue
         if name == "settings" and isinstance(value, dict) and isinstance(merged.get(name), dict):
             overlay(merged[name], value, key)
@@ -517,8 +517,8 @@ def _overlay_assumptions(
     merged: dict[str, Any],
     origins: _Origins,
     entries: dict[str, Any],
-    at: Any,
-    shown: str,
+    at: Callable[[Key], _Origin],
+    record: Callable[[dict[str, Any], Key], None],
     parent_shown: str,
 ) -> list[Problem]:
     """Override fields of the parent's assumptions; a child may not add an assumption."""
@@ -565,8 +565,10 @@ def _overlay_assumptions(
             )
         target = inherited[name] if isinstance(inherited[name], dict) else {}
         inherited[name] = {**target, **entry}
-        for field_name in entry:
+        for field_name, value in entry.items():
             origins[(*key, str(field_name))] = at((*key, str(field_name)))
+            if isinstance(value, dict):
+                record(value, (*key, str(field_name)))
     return problems
 
 

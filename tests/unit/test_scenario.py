@@ -540,6 +540,33 @@ def test_unknown_published_name(folder):
     )
 
 
+def test_child_may_point_a_value_at_another_published_figure(folder):
+    path = child(
+        folder,
+        """
+        assumptions:
+          recruitment_payment_gbp:
+            value: {published: legacy_retention_award}
+            source: analyst judgement, a test of a published reference in a child
+            high: 20000
+          agency_share:
+            value: {published: agency_sharee}
+            source: x
+        """,
+    )
+    assert problems_of(path) == (
+        f"In {path}, key 'assumptions.agency_share.value.published' (line 11): found "
+        "'agency_sharee'; expected the name of a published figure; the names are in "
+        "data/raw/seed/published_assumptions.csv."
+    )
+    path.write_text(
+        path.read_text().replace("agency_sharee", "agency_share_of_social_worker_posts")
+    )
+    scenario = load_scenario(path)
+    assert scenario.value("recruitment_payment_gbp") == 15000
+    assert scenario.assumption("recruitment_payment_gbp").published == "legacy_retention_award"
+
+
 def test_every_problem_is_reported_together(folder):
     path = child(
         folder,
