@@ -10,7 +10,8 @@ the year ending 31 March 2025), ``period_end``, ``measure``, ``value`` (NaN when
 ``unit``, ``suppression`` (the publisher's symbol, or missing), ``source_file`` (relative to
 ``data/raw``), ``edition`` (the reporting year of the publication the file comes from) and
 ``published`` (the first day of the month the figure was first published, see
-:data:`PUBLICATION_SCHEDULE`).
+:data:`PUBLICATION_SCHEDULE`), and ``source_row`` and ``source_column``: the cell the figure was
+read from (rows as a person counts them, header = 1), so a finding can point at it.
 
 How the files are read, and why:
 
@@ -58,6 +59,7 @@ import pandas as pd
 
 from analysis.errors import InputError, Problem
 from analysis.paths import display_path, external_dir, processed_dir
+from analysis.periods import parse_reporting_month
 from analysis.store import atomic_write_bytes
 
 NATIONAL = "National"
@@ -82,6 +84,8 @@ TIDY_COLUMNS = (
     "source_file",
     "edition",
     "published",
+    "source_row",
+    "source_column",
 )
 
 #: The publishers' symbols for a missing value, and what each means.
@@ -384,6 +388,8 @@ def _read_ees_wide(frame: pd.DataFrame, source: Source, file: str) -> pd.DataFra
         part["value"] = values
         part["unit"] = measure.unit
         part["suppression"] = suppression
+        part["source_row"] = rows
+        part["source_column"] = name
         parts.append(part)
     return pd.concat(parts, ignore_index=True)
 
@@ -423,6 +429,8 @@ def _read_ees_long(frame: pd.DataFrame, source: Source, file: str) -> pd.DataFra
     geography["value"] = values
     geography["unit"] = unit.astype("string")
     geography["suppression"] = suppression
+    geography["source_row"] = rows
+    geography["source_column"] = value_column
     return geography.reset_index(drop=True)
 
 
@@ -644,6 +652,8 @@ def _read_sfr(frame: pd.DataFrame, source: Source, file: str) -> pd.DataFrame:
         part["value"] = values
         part["unit"] = unit
         part["suppression"] = suppression
+        part["source_row"] = rows
+        part["source_column"] = column
         if measure == "population_0_17":
             part["year"] = year - 1
         parts.append(part)
@@ -745,6 +755,8 @@ def _read_finance(records: list[list[str]], source: Source, file: str) -> pd.Dat
         part["value"] = values
         part["unit"] = GBP_K
         part["suppression"] = suppression
+        part["source_row"] = row_numbers
+        part["source_column"] = header[at].replace("\n", " ")
         parts.append(part)
     return pd.concat(parts, ignore_index=True)
 
@@ -1062,6 +1074,8 @@ def _finish(tidy: pd.DataFrame, source: Source, path: Path) -> pd.DataFrame:
         tidy[column] = tidy[column].astype("string")
     tidy["old_la_code"] = tidy["old_la_code"].astype("Int64")
     tidy["value"] = tidy["value"].astype(float)
+    tidy["source_row"] = tidy["source_row"].astype("Int64")
+    tidy["source_column"] = tidy["source_column"].astype("string")
     return tidy[list(TIDY_COLUMNS)]
 
 
@@ -1207,22 +1221,6 @@ def latest_values(tidy: pd.DataFrame) -> pd.DataFrame:
     return latest.drop(columns="_key").sort_index()
 
 
-def _parse_month(reporting_month: str) -> pd.Timestamp:
-    text = str(reporting_month).strip()
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text):
-        raise InputError(
-            [
-                Problem(
-                    file="parameters",
-                    column="reporting_month",
-                    value=text,
-                    expected="a month written YYYY-MM, such as 2025-03",
-                )
-            ]
-        )
-    return pd.Timestamp(f"{text}-01")
-
-
 def published_as_of(tidy: pd.DataFrame, reporting_month: str) -> pd.DataFrame:
     """Keep the figures that had been published by the end of ``reporting_month``.
 
@@ -1233,9 +1231,9 @@ def published_as_of(tidy: pd.DataFrame, reporting_month: str) -> pd.DataFrame:
     Raises
     ------
     InputError
-        When ``reporting_month`` is not written YYYY-MM.
+        When ``reporting_month`` is neither YYYY-MM nor YYYY-YY Pn.
     """
-    month = _parse_month(reporting_month)
+    month = parse_reporting_month(reporting_month).to_timestamp(how="start")
     return tidy[tidy["published"] <= month]
 
 

@@ -286,3 +286,23 @@ def test_the_cache_key_changes_when_a_file_changes(tmp_path):
 
 def test_loading_twice_reuses_the_parsed_table():
     assert external.load_external() is external.load_external()
+
+
+def test_each_figure_points_at_the_cell_it_was_read_from(tidy):
+    rows = tidy[
+        (tidy["la_code"] == BARKING)
+        & (tidy["measure"] == "cla_at_31_march")
+        & (tidy["year"] == 2025)
+    ]
+    assert rows["source_row"].iloc[0] == 447  # line 447 of the file, header = line 1
+    assert rows["source_column"].iloc[0] == "children_count"
+    budget = tidy[(tidy["la_code"] == BARKING) & (tidy["measure"] == "csc_budget_gbp_k")]
+    assert set(budget["source_column"]) == {"TOTAL CHILDREN'S SOCIAL CARE"}
+
+
+def test_a_reporting_month_may_be_a_financial_period(tidy):
+    by_month = external.published_as_of(tidy, "2025-03")
+    by_period = external.published_as_of(tidy, "2024-25 P12")
+    assert len(by_month) == len(by_period)
+    with pytest.raises(InputError, match="YYYY-MM"):
+        external.published_as_of(tidy, "March 2025")
