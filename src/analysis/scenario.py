@@ -1130,8 +1130,17 @@ def export_scenario_to_excel(scenario: Scenario, path: str | Path) -> Path:
     settings.append(
         ["description", scenario.description, _ScenarioFile.model_fields["description"].description]
     )
-    for row in _flatten(scenario.settings):
-        settings.append(list(row))
+    # A grid axis that spans its assumption's whole range is left blank, so that it follows
+    # the range when the analyst edits low or high in the assumptions sheet.
+    spanning = {
+        f"sensitivity.{axis}.{end}"
+        for axis, name in GRID_AXES.items()
+        for end in ("low", "high")
+        if getattr(getattr(scenario.settings.sensitivity, axis), end)
+        == getattr(scenario.assumptions[name], end)
+    }
+    for key, value, description in _flatten(scenario.settings):
+        settings.append([key, None if key in spanning else value, description])
     for column, width in {"A": 50, "B": 24, "C": 80}.items():
         settings.column_dimensions[column].width = width
     for ws in (sheet, settings):

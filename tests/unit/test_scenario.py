@@ -649,6 +649,24 @@ def test_excel_edit_is_read_back(tmp_path, base):
     assert scenario.value("agency_share") == 0.15
 
 
+def test_excel_round_trip_keeps_an_explicit_grid_range(folder):
+    path = child(folder, "settings:\n  sensitivity:\n    agency_share_grid:\n      low: 0.10\n")
+    scenario = load_scenario(path)
+    back = load_scenario_from_excel(export_scenario_to_excel(scenario, folder / "grid.xlsx"))
+    assert back.settings.sensitivity.agency_share_grid.low == 0.10
+    assert back == scenario
+
+
+def test_excel_grid_follows_an_edited_range(tmp_path, base):
+    def edit(book):
+        book["assumptions"]["E2"] = 0.10  # agency_share low
+
+    scenario = load_scenario_from_excel(edited_workbook(tmp_path, base, edit))
+    assert scenario.assumption("agency_share").low == 0.10
+    assert scenario.settings.sensitivity.agency_share_grid.low == 0.10
+    assert scenario.settings.sensitivity.agency_share_grid.high == 0.50
+
+
 def test_excel_sheet_without_the_optional_columns(tmp_path, base):
     def edit(book):
         sheet = book["assumptions"]
