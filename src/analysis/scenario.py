@@ -897,7 +897,10 @@ def _build(
         except ValidationError as exc:
             problems += _translate(exc, AssumptionEntry, key, origins)
             continue
-        problems += _assumption_problems(name, entry, origins, published.get(name))
+        found = _assumption_problems(name, entry, origins, published.get(name))
+        if found:
+            problems += found
+            continue
         assumptions[name] = Assumption(name=name, published=published.get(name), **dict(entry))
     settings = None
     raw_settings = data.get("settings")
@@ -915,6 +918,7 @@ def _build(
             problems += _rag_problems(rag, origins)
         if sensitivity is not None:
             problems += _grid_size_problems(sensitivity, origins)
+    # The grid's range is checked against its assumptions' ranges only once those are sound.
     if settings is not None and len(assumptions) == len(raw_assumptions):
         settings, found = _grid_ranges(settings, assumptions, origins)
         problems += found
