@@ -1085,16 +1085,15 @@ def _fill_geography(tidy: pd.DataFrame) -> pd.DataFrame:
     The EES files name every LA with both codes; the 2010 SFR files have only the LA number
     and the MHCLG files only the ONS code.
     """
-    ees = tidy[
+    coded = tidy[
         (tidy["geographic_level"] == LOCAL_AUTHORITY)
         & tidy["la_code"].notna()
         & tidy["old_la_code"].notna()
-        & tidy["region_code"].notna()
-    ]
-    ees = ees.sort_values("year").drop_duplicates("la_code", keep="last")
+    ].sort_values("year", kind="stable")
+    ees = coded[coded["region_code"].notna()].drop_duplicates("la_code", keep="last")
     by_code = ees.set_index("la_code")
-    # The 2010 files predate every ONS recode, so they take each LA number's earliest code.
-    by_old = ees.sort_values("year").drop_duplicates("old_la_code").set_index("old_la_code")
+    # The 2010 files predate every ONS recode, so they take the code the 2011 files give.
+    by_old = coded.drop_duplicates("old_la_code").set_index("old_la_code")
     is_la = tidy["geographic_level"] == LOCAL_AUTHORITY
     needs_code = is_la & tidy["la_code"].isna() & tidy["old_la_code"].notna()
     if needs_code.any():
@@ -1120,7 +1119,8 @@ def source_paths(folder: Path | None = None) -> list[Path]:
 
 
 def _fingerprint(folder: Path) -> str:
-    digest = hashlib.sha256()
+    # The parser is part of the key: a changed reader must never serve an old table.
+    digest = hashlib.sha256(Path(__file__).read_bytes())
     for path in source_paths(folder):
         digest.update(path.as_posix().encode())
         digest.update(hashlib.sha256(path.read_bytes()).digest() if path.is_file() else b"-")
@@ -1147,6 +1147,9 @@ def _load_cached(folder: str, fingerprint: str, use_disk: bool) -> pd.DataFrame:
         buffer = io.BytesIO()
         frame.to_pickle(buffer)
         atomic_write_bytes(cached, buffer.getvalue())
+        for stale in cached.parent.glob("external_tidy_*.pkl"):
+            if stale != cached:
+                stale.unlink(missing_ok=True)
     return frame
 
 
@@ -1183,8 +1186,8 @@ def load_external(folder: Path | None = None, *, use_cache: bool = True) -> pd.D
         The folder of external files; ``data/raw/external`` by default.
     use_cache
         Reuse the table parsed from identical files (in memory and in
-        ``data/processed/cache``). The cache key is the SHA-256 of every file, so an edited
-        file is always re-read.
+        ``data/processed/cache``). The cache key is the SHA-256 of every file and of this
+        module's code, so an edited file or a changed reader is always re-read.
 
     Returns
     -------
@@ -1387,53 +1390,48 @@ def boundary_changes(tidy: pd.DataFrame) -> pd.DataFrame:
         showing it and the source files.
     """
     las = tidy[(tidy["geographic_level"] == LOCAL_AUTHORITY) & tidy["la_code"].notna()]
-    present = las[["measure", "year", "la_code", "old_la_code", "la_name", "source_file"]]
-    present = present.drop_duplicates(["measure", "year", "la_code"])
-    records: list[dict[str, object]] = []
-    for measure, rows in present.groupby("measure", sort=False):
-        years = sorted(rows["year"].unique())
-        by_year = {y: rows[rows["year"] == y] for y in years}
-        for before, after in zip(years, years[1:], strict=False):
-            if after != before + 1:
-                continue
-            old_rows, new_rows = by_year[before], by_year[after]
-            old_codes, new_codes = set(old_rows["la_code"]), set(new_rows["la_code"])
-            recoded_old = dict(zip(old_rows["old_la_code"], old_rows["la_code"], strict=False))
-            for row in new_rows[~new_rows["la_code"].isin(old_codes)].itertuples():
-                previous = recoded_old.get(row.old_la_code) if pd.notna(row.old_la_code) else None
-                change = "code changed" if previous else "appears"
-                records.append(
-                    dict(
-                        year=after,
-                        change=change,
-                        la_code=row.la_code,
-                        old_la_code=row.old_la_code,
-                        la_name=row.la_name,
-                        previous_code=previous,
-                        measure=measure,
-                        source_file=row.source_file,
-                    )
-                )
-            new_old = set(new_rows["old_la_code"].dropna())
-            for row in old_rows[~old_rows["la_code"].isin(new_codes)].itertuples():
-                if pd.notna(row.old_la_code) and row.old_la_code in new_old:
-                    continue  # reported as a code change
-                records.append(
-                    dict(
-                        year=after,
-                        change="disappears",
-                        la_code=row.la_code,
-                        old_la_code=row.old_la_code,
-                        la_name=row.la_name,
-                        previous_code=None,
-                        measure=measure,
-                        source_file=row.source_file,
-                    )
-                )
+    present = pd.DataFrame(
+        {
+            "measure": las["measure"].astype(str),
+            "year": las["year"].astype(int),
+            "la_code": las["la_code"].astype(str),
+            "old_la_code": las["old_la_code"],
+            "la_name": las["la_name"].astype(str),
+            "source_file": las["source_file"].astype(str),
+        }
+    ).drop_duplicates(["measure", "year", "la_code"])
+    covered = present[["measure", "year"]].drop_duplicates()
+    # Pairs (measure, year) whose year before also has figures: only these are compared.
+    compared = covered.merge(covered.assign(year=covered["year"] + 1), on=["measure", "year"])
+    after = present.merge(compared, on=["measure", "year"])
+    before = present.merge(compared.assign(year=compared["year"] - 1), on=["measure", "year"])
+    shifted_before = before.assign(year=before["year"] + 1)
+    shifted_after = after.assign(year=after["year"] - 1)
+
+    def absent(rows: pd.DataFrame, other: pd.DataFrame, on: list[str]) -> pd.Series:
+        match = rows[on].merge(other[on].drop_duplicates(), on=on, how="left", indicator=True)
+        return pd.Series(match["_merge"].to_numpy() == "left_only", index=rows.index)
+
+    new = after[absent(after, shifted_before, ["measure", "year", "la_code"])]
+    previous = shifted_before.dropna(subset=["old_la_code"]).drop_duplicates(
+        ["measure", "year", "old_la_code"]
+    )[["measure", "year", "old_la_code", "la_code"]]
+    new = new.merge(
+        previous.rename(columns={"la_code": "previous_code"}),
+        on=["measure", "year", "old_la_code"],
+        how="left",
+    )
+    new["change"] = np.where(new["previous_code"].notna(), "code changed", "appears")
+    gone = before[absent(before, shifted_after, ["measure", "year", "la_code"])]
+    recoded = ~absent(
+        gone.dropna(subset=["old_la_code"]), shifted_after, ["measure", "year", "old_la_code"]
+    )
+    gone = gone.drop(index=recoded.index[recoded])
+    gone = gone.assign(year=gone["year"] + 1, change="disappears", previous_code=pd.NA)
+    found = pd.concat([new, gone], ignore_index=True)
     columns = ["year", "change", "la_code", "old_la_code", "la_name", "previous_code"]
-    if not records:
+    if found.empty:
         return pd.DataFrame(columns=[*columns, "measures", "source_files"])
-    found = pd.DataFrame.from_records(records)
     found["previous_code"] = found["previous_code"].astype("string")
     grouped = found.groupby(columns, dropna=False, sort=True).agg(
         measures=("measure", "nunique"),
