@@ -1212,15 +1212,22 @@ def load_external(folder: Path | None = None, *, use_cache: bool = True) -> pd.D
 
 
 def latest_values(tidy: pd.DataFrame) -> pd.DataFrame:
-    """Keep one row per geography, year and measure: the one from the latest edition.
+    """Keep one row per geography, period end and measure: the one from the latest edition.
 
     Files overlap (the England CLA time series, the 2025 CLA file and the SFR files all give
     England's CLA at 31 March); the latest publication carries the latest revision. An LA's
-    rows are keyed by its DfE LA number, so an ONS recode does not create a duplicate.
+    rows are keyed by its DfE LA number, so an ONS recode does not create a duplicate. A
+    table without ``edition``/``old_la_code`` (a council's own extract) is keyed by code.
     """
-    key = tidy["old_la_code"].astype("string").fillna(tidy["la_code"])
-    order = tidy.assign(_key=key).sort_values(["edition", "published"], kind="stable")
-    latest = order.drop_duplicates(["geographic_level", "_key", "year", "measure"], keep="last")
+    key = tidy["la_code"].astype("string")
+    if "old_la_code" in tidy:
+        key = tidy["old_la_code"].astype("string").fillna(key)
+    order = [c for c in ("edition", "published") if c in tidy]
+    ranked = tidy.assign(_key=key)
+    if order:
+        ranked = ranked.sort_values(order, kind="stable")
+    subset = [c for c in ("geographic_level", "_key", "period_end", "measure") if c in ranked]
+    latest = ranked.drop_duplicates(subset, keep="last")
     return latest.drop(columns="_key").sort_index()
 
 
