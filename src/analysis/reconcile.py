@@ -357,7 +357,9 @@ def reconcile_tom_structures(
     -------
     pandas.DataFrame
         Findings (:data:`FINDING_COLUMNS`): per structure with a ``Total`` row, that row
-        against the sum of its budget areas for every numeric column; per row, funding
+        against the sum of its budget areas for every numeric column (a structure of several
+        areas without one is reported as not printed; a single-area structure, like the
+        published Before structure, is its own total); per row, funding
         sources against true cost and true cost not below base cost. Whole pounds and posts
         are printed in full, so the tolerances are zero.
 
@@ -372,10 +374,25 @@ def reconcile_tom_structures(
         group = structures[structures["structure"] == structure]
         areas = group[group["budget_area"] != TOTAL_AREA]
         totals = group[group["budget_area"] == TOTAL_AREA]
+        span = f"rows {int(areas.index.min())}-{int(areas.index.max())}" if len(areas) else ""
+        if totals.empty and len(areas) > 1:
+            rows += [
+                finding(
+                    table=table,
+                    row=None,
+                    column=column,
+                    check=f"{structure}: no Total row printed; computed is the sum of its "
+                    f"{len(areas)} budget areas ({span})",
+                    published=math.nan,
+                    computed=math.fsum(areas[column].dropna()),
+                    tolerance=0.0,
+                    not_printed=True,
+                )
+                for column in _TOM_NUMERIC
+            ]
         if totals.empty or areas.empty:
             continue
         total_row = int(totals.index[0])
-        span = f"rows {int(areas.index.min())}-{int(areas.index.max())}"
         for column in _TOM_NUMERIC:
             terms = [
                 _cell(structures, printed, r, column, f"{structure} {area}")

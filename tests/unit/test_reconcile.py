@@ -209,6 +209,27 @@ def test_a_blank_area_cell_makes_its_total_not_printed(seed_copy: Path) -> None:
     _assert(funding, 6_985_200, 110_400 + 104_000, 6_770_800, 0, "not_printed")
 
 
+def test_a_missing_total_row_is_reported_not_printed(seed_copy: Path) -> None:
+    path = seed_copy / TOM
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    assert ",improvement,Total," in lines[8]
+    path.write_text("".join(lines[:8] + lines[9:]), encoding="utf-8")
+    findings = reconcile_seed_tables(load_seed_tables(seed_copy), seed_copy)
+    missing = findings[findings["check"].str.startswith("improvement: no Total row printed")]
+    assert list(missing["column"]) == [
+        "fte",
+        "cost_gbp",
+        "true_cost_gbp",
+        "care_and_support_funding_gbp",
+        "other_council_funding_gbp",
+        "external_funding_gbp",
+    ]
+    assert missing["row"].isna().all()
+    assert (missing["status"] == "not_printed").all()
+    assert list(missing["computed"])[:2] == [349, 16_859_582]
+    assert "improvement: no Total row printed" in format_findings(findings)
+
+
 def test_tables_must_come_from_the_folder_read_for_their_print(seed_copy: Path) -> None:
     path = seed_copy / TRAJECTORY
     path.write_text(path.read_text(encoding="utf-8").replace(",32.9\n", ",33.9\n"))
