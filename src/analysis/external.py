@@ -237,9 +237,16 @@ def decode_text(raw: bytes) -> str:
 
 
 def _parse_values(
-    cells: pd.Series, file: str, column: str, rows: pd.Series, finance: bool = False
-) -> tuple[np.ndarray, pd.Series]:
-    """Return the numbers and the suppression symbols of a column of published cells.
+    cells: pd.Series,
+    file: str,
+    columns: str | np.ndarray,
+    rows: np.ndarray,
+    finance: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the numbers and the suppression symbols of published cells.
+
+    ``cells`` is indexed 0..n-1; ``columns`` (one name, or one per cell) and ``rows`` say
+    where each cell was, for the error message.
 
     Raises
     ------
@@ -253,28 +260,58 @@ def _parse_values(
     if finance:
         formatted = text.str.fullmatch(_FORMATTED.pattern) | text.str.fullmatch(_NUMBER.pattern)
         is_number &= formatted.fillna(False)
-        symbol = text.map(lambda t: _FINANCE_FLAGS.get(t, t))
+        symbol = text.replace(_FINANCE_FLAGS)
     else:
         symbol = text
     known = symbol.isin(list(SUPPRESSION_SYMBOLS))
     blank = (text == "") & ~is_number
-    bad = ~is_number & ~known & ~blank
+    bad = (~is_number & ~known & ~blank).to_numpy(dtype=bool)
     if bad.any():
         allowed = ", ".join(repr(s) for s in SUPPRESSION_SYMBOLS)
+        names = np.broadcast_to(np.asarray(columns, dtype=object), len(text))
         raise InputError(
             [
                 Problem(
                     file=file,
                     row=int(rows[i]),
-                    column=column,
-                    value=text[i],
+                    column=str(names[i]),
+                    value=text.iloc[i],
                     expected=f"a number or one of the publisher's symbols {allowed}",
                 )
-                for i in text.index[bad]
+                for i in np.flatnonzero(bad)
             ]
         )
-    suppression = symbol.where(~is_number & known, pd.NA).astype("string")
+    suppression = symbol.where(~is_number & known, None).to_numpy(dtype=object)
     return values.where(is_number).to_numpy(dtype=float), suppression
+
+
+def _stack(
+    geography: pd.DataFrame,
+    frame: pd.DataFrame,
+    columns: list[tuple[str, str, str]],
+    file: str,
+    rows: np.ndarray,
+    finance: bool = False,
+) -> pd.DataFrame:
+    """Turn wide columns into long rows: one per geography row and (column, measure, unit)."""
+    n, k = len(frame), len(columns)
+    names = np.array([c for c, _, _ in columns], dtype=object)
+    cells = pd.Series(
+        np.concatenate([frame[c].to_numpy(dtype=object) for c, _, _ in columns])
+        if k
+        else np.array([], dtype=object)
+    )
+    cell_rows = np.tile(np.asarray(rows), k)
+    cell_columns = np.repeat(names, n)
+    values, suppression = _parse_values(cells, file, cell_columns, cell_rows, finance)
+    long = geography.iloc[np.tile(np.arange(n), k)].reset_index(drop=True)
+    long["measure"] = np.repeat(np.array([m for _, m, _ in columns], dtype=object), n)
+    long["value"] = values
+    long["unit"] = np.repeat(np.array([u for _, _, u in columns], dtype=object), n)
+    long["suppression"] = suppression
+    long["source_row"] = cell_rows
+    long["source_column"] = cell_columns
+    return long
 
 
 # --------------------------------------------------------------------------------------------
@@ -379,19 +416,8 @@ def _read_ees_wide(frame: pd.DataFrame, source: Source, file: str) -> pd.DataFra
     for column, wanted in source.filters:
         frame = frame[frame[column] == wanted]
     geography = _ees_geography(frame)
-    rows = pd.Series(frame.index + 2, index=frame.index)
-    parts = []
-    for name, measure in resolved:
-        values, suppression = _parse_values(frame[name], file, name, rows)
-        part = geography.copy()
-        part["measure"] = measure.measure
-        part["value"] = values
-        part["unit"] = measure.unit
-        part["suppression"] = suppression
-        part["source_row"] = rows
-        part["source_column"] = name
-        parts.append(part)
-    return pd.concat(parts, ignore_index=True)
+    columns = [(name, m.measure, m.unit) for name, m in resolved]
+    return _stack(geography, frame, columns, file, frame.index.to_numpy() + 2)
 
 
 def _read_ees_long(frame: pd.DataFrame, source: Source, file: str) -> pd.DataFrame:
@@ -423,11 +449,13 @@ def _read_ees_long(frame: pd.DataFrame, source: Source, file: str) -> pd.DataFra
         measure = "cla_placement_" + label.map(_slug)
         unit = pd.Series(CHILDREN, index=frame.index)
     geography = _ees_geography(frame)
-    rows = pd.Series(frame.index + 2, index=frame.index)
-    values, suppression = _parse_values(frame[value_column], file, value_column, rows)
-    geography["measure"] = measure.astype("string")
+    rows = frame.index.to_numpy() + 2
+    values, suppression = _parse_values(
+        frame[value_column].reset_index(drop=True), file, value_column, rows
+    )
+    geography["measure"] = measure.to_numpy(dtype=object)
     geography["value"] = values
-    geography["unit"] = unit.astype("string")
+    geography["unit"] = unit.to_numpy(dtype=object)
     geography["suppression"] = suppression
     geography["source_row"] = rows
     geography["source_column"] = value_column
@@ -643,21 +671,10 @@ def _read_sfr(frame: pd.DataFrame, source: Source, file: str) -> pd.DataFrame:
         },
         index=frame.index,
     )
-    rows = pd.Series(frame.index + 2, index=frame.index)
-    parts = []
-    for column, measure, unit in measures:
-        values, suppression = _parse_values(frame[column], file, column, rows)
-        part = geography.copy()
-        part["measure"] = measure
-        part["value"] = values
-        part["unit"] = unit
-        part["suppression"] = suppression
-        part["source_row"] = rows
-        part["source_column"] = column
-        if measure == "population_0_17":
-            part["year"] = year - 1
-        parts.append(part)
-    return pd.concat(parts, ignore_index=True)
+    long = _stack(geography, frame, measures, file, frame.index.to_numpy() + 2)
+    # The 2010 file's mid-2009 population belongs to 2009.
+    long.loc[long["measure"] == "population_0_17", "year"] = year - 1
+    return long
 
 
 # --- MHCLG RA and RSX ------------------------------------------------------------------------
@@ -745,20 +762,9 @@ def _read_finance(records: list[list[str]], source: Source, file: str) -> pd.Dat
         index=frame.index,
     )
     geography["geographic_level"] = geography["geographic_level"].astype("string")
-    parts = []
-    for at, measure in positions:
-        values, suppression = _parse_values(
-            frame[at], file, header[at].replace("\n", " "), row_numbers, finance=True
-        )
-        part = geography.copy()
-        part["measure"] = measure
-        part["value"] = values
-        part["unit"] = GBP_K
-        part["suppression"] = suppression
-        part["source_row"] = row_numbers
-        part["source_column"] = header[at].replace("\n", " ")
-        parts.append(part)
-    return pd.concat(parts, ignore_index=True)
+    labelled = frame.rename(columns={at: header[at].replace("\n", " ") for at, _ in positions})
+    columns = [(header[at].replace("\n", " "), measure, GBP_K) for at, measure in positions]
+    return _stack(geography, labelled, columns, file, row_numbers.to_numpy(), finance=True)
 
 
 # --- The declared sources --------------------------------------------------------------------
@@ -1014,6 +1020,10 @@ def load_source(source: Source, folder: Path | None = None) -> pd.DataFrame:
         When the file is missing, empty, in an unknown layout, or holds a value that is
         neither a number nor a publisher's symbol.
     """
+    return _typed(_read_source(source, folder))
+
+
+def _read_source(source: Source, folder: Path | None) -> pd.DataFrame:
     path = (folder or external_dir()) / source.path
     file = display_path(path)
     if not path.is_file():
@@ -1045,12 +1055,12 @@ def load_source(source: Source, folder: Path | None = None) -> pd.DataFrame:
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)
         frame.columns = [str(c).strip() for c in frame.columns]
         tidy = source.reader(frame, source, file)
-    return _finish(tidy, source, path)
+    return _finish(tidy, source)
 
 
-def _finish(tidy: pd.DataFrame, source: Source, path: Path) -> pd.DataFrame:
+def _finish(tidy: pd.DataFrame, source: Source) -> pd.DataFrame:
+    """Add the period end, source file, edition and publication month to a reader's rows."""
     schedule = PUBLICATION_SCHEDULE[source.collection]
-    tidy = tidy.copy()
     tidy["year"] = tidy["year"].astype("int64")
     tidy["period_end"] = _period_end(source.collection, tidy["measure"], tidy["year"])
     tidy["source_file"] = f"{external_dir().name}/{source.path}"
@@ -1060,6 +1070,11 @@ def _finish(tidy: pd.DataFrame, source: Source, path: Path) -> pd.DataFrame:
         # The 2010 SFR's mid-2009 population came out with the year-2010 figures.
         first_year = first_year.mask(tidy["measure"] == "population_0_17", first_year + 1)
     tidy["published"] = pd.to_datetime({"year": first_year, "month": schedule.month, "day": 1})
+    return tidy
+
+
+def _typed(tidy: pd.DataFrame) -> pd.DataFrame:
+    """Give the tidy columns their documented types, once for the whole table."""
     for column in (
         "geographic_level",
         "la_code",
@@ -1165,13 +1180,12 @@ def parse_all(folder: Path | None = None) -> pd.DataFrame:
     problems: list[Problem] = []
     for source in SOURCES:
         try:
-            parts.append(load_source(source, folder))
+            parts.append(_read_source(source, folder))
         except InputError as exc:
             problems += exc.problems
     if problems:
         raise InputError(problems)
-    tidy = pd.concat(parts, ignore_index=True)
-    tidy = _fill_geography(tidy)
+    tidy = _fill_geography(_typed(pd.concat(parts, ignore_index=True)))
     return tidy.sort_values(
         ["source_file", "measure", "geographic_level", "la_code", "year"], kind="stable"
     ).reset_index(drop=True)
