@@ -34,6 +34,9 @@ How the files are read, and why:
   on their own rows is London's (E12000007), so summing regions must skip them.
 * The 2010 SFR files have no ONS codes; LA rows take the ONS code the other files give the
   same DfE LA number, and region rows their region's code by name.
+* Joint returns keep their joint codes: the workforce census reports Kingston upon Thames
+  with Richmond upon Thames (``E09000021 / E09000027``, LA numbers ``314 / 318``) and North
+  with West Northamptonshire as one; their ``old_la_code`` is missing.
 * Nothing is dropped silently: every LA row of every file is kept, and :func:`boundary_changes`
   reports the LAs that appear, disappear or change ONS code between years.
 
@@ -746,7 +749,9 @@ def _read_finance(records: list[list[str]], source: Source, file: str) -> pd.Dat
     authority = frame[name_at].str.strip()
     code = frame[ons].str.strip()
     england = authority.str.upper().eq("ENGLAND") | klass.eq("Eng")
-    keep = klass.isin(CHILDRENS_SERVICES_CLASSES) | england
+    # Summary rows (the class breakdown under ENGLAND) have a class but no ONS code.
+    is_authority = klass.isin(CHILDRENS_SERVICES_CLASSES) & code.str.fullmatch(r"E\d{8}")
+    keep = is_authority | england
     frame, row_numbers = frame[keep], row_numbers[keep]
     code, authority, england = code[keep], authority[keep], england[keep]
     geography = pd.DataFrame(

@@ -83,6 +83,14 @@ def test_tidy_table_has_the_documented_columns_and_types(tidy):
     assert set(cla["period_end"].dt.strftime("%m-%d")) == {"03-31"}
 
 
+def test_one_row_per_geography_year_measure_and_file(tidy):
+    key = ["geographic_level", "la_code", "year", "measure", "source_file"]
+    assert not tidy.duplicated(key).any()
+    assert (tidy["la_code"].str.len() > 0).all()
+    budget = tidy[tidy["source_file"].str.contains("RA_2021-22")]
+    assert budget["la_code"].str.fullmatch(r"E\d{8}").all()  # no class-summary rows
+
+
 def test_the_population_denominator_is_the_mid_year_before(tidy):
     # The DfE's 2025 rate (65 per 10,000) divides 431 by the mid-2024 population.
     population = value(tidy, BARKING, "population_0_17", 2024)
