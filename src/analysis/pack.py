@@ -1,0 +1,1058 @@
+"""The monthly pack: run every notebook for a reporting month and publish it all or nothing.
+
+For one month the pack runs each ``NN_*.ipynb`` of the notebooks folder in numbered order
+through papermill, passing only the parameters a notebook declares (checked against their
+declared types before anything runs), exports each executed notebook as an offline HTML
+report, writes the result tables into one Excel workbook, writes the index page and a record
+of every input's SHA-256 (``pack.json``), and only then publishes.
+
+Publishing is all or nothing. The pack is built in a hidden folder beside its destination
+(``reports/.<month>.building-*``) and moved into ``reports/<month>/`` by renames on the same
+disk only when every notebook succeeded. The previous pack is first renamed aside to
+``reports/.<month>.previous`` and deleted once the new one is in place; if a run is killed
+between those two renames, the next run for that month puts the previous pack back before it
+starts. A notebook that fails leaves the previous pack untouched: its build folder, with the
+failed executed notebook and an ``ERROR.txt``, is moved to ``reports/_failed/<month>-<time>/``.
+A lock file (``reports/.<month>.lock``) stops two runs for the same month from interleaving;
+the operating system releases it when a run ends, however it ends.
+
+Kernels are started over IPC (Unix sockets in the temporary folder) rather than TCP, so
+parallel runs cannot collide on ports, and shut down immediately rather than gracefully,
+which avoids an occasional multi-second stall. A batch of months runs in a process pool.
+
+``latest`` means the latest reporting month the bundled data support: March of the latest
+reporting year (the year ending 31 March) published in both the DfE children looked after
+and children in need files in ``data/raw/external/``.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import re
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import papermill
+from filelock import FileLock, Timeout
+from jupyter_client.manager import AsyncKernelManager
+from nbclient.exceptions import CellTimeoutError
+from papermill.exceptions import PapermillExecutionError
+from traitlets import default
+
+from analysis.errors import InputError, Problem
+from analysis.excel import write_workbook
+from analysis.paths import display_path, external_dir, project_root
+from analysis.periods import parse_reporting_month
+from analysis.provenance import (
+    code_version,
+    file_hashes,
+    package_versions,
+    raw_files,
+    sha256_file,
+)
+from analysis.report import (
+    IndexEntry,
+    PackFile,
+    ReportPage,
+    month_label,
+    notebook_title,
+    notebook_to_html,
+    render_index,
+)
+from analysis.results import Headline, read_headlines
+from analysis.scenario import Scenario, load_scenario
+from analysis.store import atomic_write_text, read_manifest
+
+#: The notebooks of the pack, run in the order of their two-digit prefix.
+NOTEBOOK_PATTERN = "[0-9][0-9]_*.ipynb"
+#: Inside a pack: result tables and headlines, executed notebooks, the record of inputs.
+RESULTS_FOLDER = "results"
+EXECUTED_FOLDER = "notebooks"
+PACK_RECORD = "pack.json"
+WORKBOOK_NAME = "results.xlsx"
+FAILED_FOLDER = "_failed"
+ERROR_NOTE = "ERROR.txt"
+
+#: Seconds one cell may run before the run is stopped (unattended runs must not hang).
+DEFAULT_CELL_TIMEOUT_S = 600
+
+#: What the pack passes to a notebook that declares it; every value is text.
+PACK_PARAMETERS = ("reporting_month", "scenario_path", "output_dir", "la_code")
+#: What every notebook of the pack must declare.
+REQUIRED_PARAMETERS = ("reporting_month", "output_dir")
+
+#: The files that date the bundled data for ``--month latest`` (time_period = year to March).
+LATEST_MONTH_SOURCES = (
+    Path("dfe_children_looked_after") / "cla_number_and_rate_per_10k_children.csv",
+    Path("dfe_children_in_need") / "b1_children_in_need_2013_to_2025.csv",
+)
+
+#: Cells papermill adds to an executed notebook: injected parameters and error banners.
+_PAPERMILL_TAGS = frozenset({"injected-parameters", "papermill-error-cell-tag"})
+
+_LA_CODE = re.compile(r"^E(0[6-9]|10)\d{6}$")
+
+Progress = Callable[[str], None]
+
+
+def _print(line: str) -> None:
+    print(line, flush=True)
+
+
+class PackError(Exception):
+    """A pack run that did not publish; the message is one paragraph for the user."""
+
+
+class PackBusy(PackError):
+    """Another run for the same month holds the lock."""
+
+
+class NotebookFailed(PackError):
+    """A notebook raised or timed out; nothing was published.
+
+    Attributes
+    ----------
+    notebook
+        The notebook's file name.
+    cell
+        The failing cell as a person counts it in the notebook (first cell = 1), if known.
+    error
+        The underlying error, ``Name: message``.
+    kept_at
+        The folder keeping the build, with the failed executed notebook.
+    """
+
+    def __init__(
+        self, message: str, notebook: str, cell: int | None, error: str, kept_at: Path
+    ) -> None:
+        super().__init__(message)
+        self.notebook = notebook
+        self.cell = cell
+        self.error = error
+        self.kept_at = kept_at
+
+
+class IPCKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernels talk over Unix sockets with unique names.
+
+    Parallel kernels over TCP can race for the same port (papermill #511). The default IPC
+    socket name is relative to the working directory and numbered from 1, so two kernels would
+    share it; each kernel here gets its own absolute name in the temporary folder, removed
+    when the kernel shuts down.
+    """
+
+    @default("transport")
+    def _default_transport(self) -> str:
+        return "ipc"
+
+    @default("ip")
+    def _default_ip(self) -> str:
+        return os.path.join(tempfile.gettempdir(), f"csc-kernel-{uuid.uuid4().hex[:16]}")
+
+
+@dataclass(frozen=True)
+class PackOptions:
+    """What a pack run needs besides the month.
+
+    Parameters
+    ----------
+    reports_root
+        The folder holding every month's pack (``reports/``).
+    notebooks_folder
+        The folder of ``NN_*.ipynb`` notebooks.
+    scenario_path
+        The scenario file; blank means ``scenarios/base.yaml``.
+    la_code
+        The ONS code of the local authority, passed to notebooks declaring ``la_code``;
+        ``None`` leaves each notebook's default.
+    cell_timeout_s
+        Seconds one cell may run.
+    """
+
+    reports_root: Path
+    notebooks_folder: Path
+    scenario_path: str = ""
+    la_code: str | None = None
+    cell_timeout_s: int = DEFAULT_CELL_TIMEOUT_S
+
+
+@dataclass(frozen=True)
+class NotebookRun:
+    """One notebook's part of a published pack."""
+
+    notebook: str
+    title: str
+    html: str
+    executed: str
+    seconds: float
+    tables: list[str] = field(default_factory=list)
+    inputs: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PackResult:
+    """A published pack."""
+
+    month: pd.Period
+    folder: Path
+    notebooks: list[NotebookRun]
+    seconds: float
+
+
+@dataclass(frozen=True)
+class MonthOutcome:
+    """How one month of a batch ended."""
+
+    month: str
+    published: bool
+    message: str
+    seconds: float
+
+
+# ---- months ---------------------------------------------------------------------------------
+
+
+def latest_bundled_month(folder: Path | None = None) -> pd.Period:
+    """Return March of the latest reporting year in both the DfE CLA and CIN files.
+
+    Raises
+    ------
+    InputError
+        When a dating file is missing or has no usable ``time_period`` column.
+    """
+    folder = folder or external_dir()
+    years = []
+    for relative in LATEST_MONTH_SOURCES:
+        path = folder / relative
+        try:
+            periods = pd.read_csv(path, usecols=["time_period"], encoding="utf-8-sig")
+        except (OSError, ValueError) as exc:
+            raise InputError(
+                [
+                    Problem(
+                        file=display_path(path),
+                        column="time_period",
+                        value=str(exc),
+                        expected="a DfE statistics file with a time_period column of years, "
+                        "which dates the bundled data for --month latest",
+                    )
+                ]
+            ) from exc
+        year = pd.to_numeric(periods["time_period"], errors="coerce").max()
+        if pd.isna(year):
+            raise InputError(
+                [
+                    Problem(
+                        file=display_path(path),
+                        column="time_period",
+                        expected="at least one reporting year such as 2025",
+                        has_value=False,
+                    )
+                ]
+            )
+        years.append(int(year))
+    return pd.Period(year=min(years), month=3, freq="M")
+
+
+def resolve_month(text: str, source: str = "--month") -> pd.Period:
+    """Return the month named by ``YYYY-MM``, ``YYYY-YY Pn`` or ``latest``.
+
+    Raises
+    ------
+    InputError
+        When the text names no month (see :func:`analysis.periods.parse_reporting_month`).
+    """
+    if str(text).strip().lower() == "latest":
+        return latest_bundled_month()
+    return parse_reporting_month(text, source=source)
+
+
+def month_range(first: pd.Period, last: pd.Period) -> list[pd.Period]:
+    """Return every month from ``first`` to ``last`` inclusive.
+
+    Raises
+    ------
+    InputError
+        When ``last`` is before ``first``.
+    """
+    if last < first:
+        raise InputError(
+            [
+                Problem(
+                    file="--to",
+                    value=str(last),
+                    expected=f"a month on or after --from ({first})",
+                )
+            ]
+        )
+    return list(pd.period_range(first, last, freq="M"))
+
+
+# ---- notebooks and their parameters ---------------------------------------------------------
+
+
+def find_notebooks(folder: Path) -> list[Path]:
+    """Return the pack's notebooks (``NN_*.ipynb``) in numbered order.
+
+    Raises
+    ------
+    InputError
+        When the folder holds none.
+    """
+    notebooks = sorted(Path(folder).glob(NOTEBOOK_PATTERN))
+    if not notebooks:
+        raise InputError(
+            [
+                Problem(
+                    file=display_path(Path(folder)),
+                    expected="at least one notebook named like 01_name.ipynb",
+                    has_value=False,
+                )
+            ]
+        )
+    return notebooks
+
+
+def _accepts(declared_type: str, value: object) -> bool:
+    # papermill reports the annotation as written ("str", "str | None") or "None" if there is none.
+    if declared_type in ("None", ""):
+        return True
+    return type(value).__name__ in re.findall(r"[A-Za-z_]+", declared_type)
+
+
+def check_parameters(
+    notebook: Path, declared: Mapping[str, Mapping[str, str]], values: Mapping[str, object]
+) -> list[Problem]:
+    """Check that a notebook declares the pack's required parameters with types that fit.
+
+    Parameters
+    ----------
+    notebook
+        The notebook (for messages).
+    declared
+        What :func:`papermill.inspect_notebook` found in its ``parameters`` cell.
+    values
+        What the pack would pass, by name.
+
+    Returns
+    -------
+    list of Problem
+        Empty when every value can be passed as declared.
+    """
+    file = display_path(notebook)
+    if not declared:
+        return [
+            Problem(
+                file=file,
+                expected="a code cell tagged 'parameters' declaring "
+                + ", ".join(REQUIRED_PARAMETERS),
+                has_value=False,
+            )
+        ]
+    problems = [
+        Problem(
+            file=file,
+            location="the cell tagged 'parameters'",
+            column=name,
+            expected="a declaration of this parameter, which every notebook of the pack takes",
+            has_value=False,
+        )
+        for name in REQUIRED_PARAMETERS
+        if name not in declared
+    ]
+    for name, value in values.items():
+        if name in declared and not _accepts(declared[name]["inferred_type_name"], value):
+            problems.append(
+                Problem(
+                    file=file,
+                    location="the cell tagged 'parameters'",
+                    column=name,
+                    value=f"declared as {declared[name]['inferred_type_name']}",
+                    expected=f"a parameter of type {type(value).__name__}, "
+                    f"as the pack passes it ({value!r})",
+                )
+            )
+    return problems
+
+
+def check_la_code(la_code: str) -> str:
+    """Return an ONS local-authority code, stripped and upper-cased.
+
+    Raises
+    ------
+    InputError
+        When the code is not an English council's ONS code (E06, E07, E08, E09 or E10 and six
+        digits, for example E09000002).
+    """
+    code = str(la_code).strip().upper()
+    if not _LA_CODE.match(code):
+        raise InputError(
+            [
+                Problem(
+                    file="--la",
+                    value=la_code,
+                    expected="the ONS code of an English council: E06, E07, E08, E09 or E10 "
+                    "followed by six digits (for example E09000002, Barking and Dagenham)",
+                )
+            ]
+        )
+    return code
+
+
+def _pack_values(
+    month: pd.Period, scenario_file: Path, output_dir: Path, la_code: str | None
+) -> dict[str, object]:
+    values: dict[str, object] = {
+        "reporting_month": str(month),
+        "scenario_path": str(scenario_file),
+        "output_dir": str(output_dir),
+    }
+    if la_code is not None:
+        values["la_code"] = la_code
+    return values
+
+
+def plan_notebooks(
+    options: PackOptions, month: pd.Period
+) -> tuple[list[Path], dict[Path, dict], Scenario]:
+    """Find the notebooks, read their parameters and the scenario; check all before running.
+
+    Returns
+    -------
+    tuple
+        The notebooks in order, each notebook's declared parameters, and the scenario.
+
+    Raises
+    ------
+    InputError
+        Naming every problem: no notebooks, a notebook without the required parameters or
+        with a declared type the pack's value does not fit, a bad LA code, a bad scenario.
+    """
+    notebooks = find_notebooks(options.notebooks_folder)
+    scenario = load_scenario(options.scenario_path)
+    la_code = check_la_code(options.la_code) if options.la_code is not None else None
+    values = _pack_values(month, scenario.path, options.reports_root, la_code)
+    declared = {nb: papermill.inspect_notebook(str(nb)) for nb in notebooks}
+    problems = [p for nb in notebooks for p in check_parameters(nb, declared[nb], values)]
+    if problems:
+        raise InputError(problems)
+    return notebooks, declared, scenario
+
+
+# ---- running one notebook -------------------------------------------------------------------
+
+
+def _cell_number(executed: nbformat.NotebookNode, index: int) -> int:
+    """Turn a cell index of the executed notebook into the cell a person sees in the original."""
+    added = sum(
+        1
+        for cell in executed.cells[:index]
+        if _PAPERMILL_TAGS.intersection(cell.get("metadata", {}).get("tags", []))
+    )
+    return index + 1 - added
+
+
+def _failed_cell(executed_path: Path) -> tuple[int | None, str]:
+    """Return the failing cell (as a person counts) and its first line, from papermill's marks.
+
+    A cell that raised is marked as an exception; a cell stopped by the timeout is not marked,
+    but it is the last one that started.
+    """
+    try:
+        executed = nbformat.read(executed_path, as_version=4)
+    except (OSError, ValueError):
+        return None, ""
+    marks = [cell.get("metadata", {}).get("papermill", {}) for cell in executed.cells]
+    raised = [i for i, mark in enumerate(marks) if mark.get("exception")]
+    started = [i for i, mark in enumerate(marks) if mark.get("start_time")]
+    chosen = raised or started[-1:]
+    if not chosen:
+        return None, ""
+    cell = executed.cells[chosen[0]]
+    first_line = next((line for line in cell.source.splitlines() if line.strip()), "")
+    return _cell_number(executed, chosen[0]), first_line.strip()
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def execute_notebook(
+    notebook: Path, executed_path: Path, parameters: Mapping[str, object], timeout_s: int
+) -> None:
+    """Run a notebook with papermill, writing the executed copy to ``executed_path``.
+
+    Raises
+    ------
+    papermill.exceptions.PapermillExecutionError
+        When a cell raises (the executed copy is still written, with the error shown).
+    Exception
+        From nbclient when a cell times out or the kernel dies.
+    """
+    papermill.execute_notebook(
+        str(notebook),
+        str(executed_path),
+        parameters=dict(parameters),
+        cwd=str(notebook.parent),
+        progress_bar=False,
+        log_output=False,
+        execution_timeout=timeout_s,
+        kernel_manager_class=IPCKernelManager,
+        shutdown_kernel="immediate",
+    )
+
+
+# ---- publishing -----------------------------------------------------------------------------
+
+
+def _lock(reports_root: Path, month: pd.Period) -> FileLock:
+    return FileLock(reports_root / f".{month}.lock")
+
+
+def _previous_aside(destination: Path) -> Path:
+    return destination.with_name(f".{destination.name}.previous")
+
+
+def recover(destination: Path, progress: Progress = _print) -> None:
+    """Finish what a killed run left beside ``destination`` (call with the month's lock held).
+
+    A previous pack renamed aside but not replaced is put back; one already replaced is
+    deleted; abandoned build folders are deleted.
+    """
+    aside = _previous_aside(destination)
+    if aside.exists():
+        if destination.exists():
+            shutil.rmtree(aside)
+        else:
+            os.rename(aside, destination)
+            progress(
+                f"{destination.name}: restored the previous pack, which an interrupted run had "
+                "moved aside."
+            )
+    for build in destination.parent.glob(f".{destination.name}.building-*"):
+        shutil.rmtree(build, ignore_errors=True)
+        progress(f"{destination.name}: removed {build.name}, left by an interrupted run.")
+
+
+def publish(build: Path, destination: Path) -> None:
+    """Move a finished build into ``destination``, replacing any previous pack.
+
+    Both renames stay on one disk; :func:`recover` completes them if a run is killed between.
+    """
+    aside = _previous_aside(destination)
+    if destination.exists():
+        os.rename(destination, aside)
+    os.rename(build, destination)
+    if aside.exists():
+        shutil.rmtree(aside)
+
+
+def _failed_folder(reports_root: Path, month: pd.Period) -> Path:
+    """Return a new, unused ``reports/_failed/<month>-<UTC time>`` folder name."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    kept = reports_root / FAILED_FOLDER / f"{month}-{stamp}"
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    suffix = 1
+    while kept.exists():
+        suffix += 1
+        kept = kept.with_name(f"{month}-{stamp}-{suffix}")
+    return kept
+
+
+def _result_tables(results: Path) -> dict[str, pd.DataFrame]:
+    return {
+        csv.stem: pd.read_csv(csv, keep_default_na=False, na_values=[""])
+        for csv in sorted(results.glob("*.csv"))
+    }
+
+
+# ---- one month -----------------------------------------------------------------------------
+
+
+def _new_tables(before: Mapping[str, Mapping], after: Mapping[str, Mapping]) -> list[str]:
+    return sorted(
+        name
+        for name, entry in after.items()
+        if name not in before or before[name].get("sha256") != entry.get("sha256")
+    )
+
+
+def _inputs_of(tables: Iterable[str], manifest: Mapping[str, Mapping]) -> dict[str, str]:
+    inputs: dict[str, str] = {}
+    for name in tables:
+        inputs.update(manifest[name].get("inputs", {}))
+    return dict(sorted(inputs.items()))
+
+
+def _headline_for(results: Path, stem: str) -> Headline | None:
+    return next((h for h in read_headlines(results) if h.notebook == stem), None)
+
+
+def _file_record(folder: Path) -> dict[str, str]:
+    return {
+        path.relative_to(folder).as_posix(): sha256_file(path)
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and path.name != PACK_RECORD
+    }
+
+
+def run_pack(month: pd.Period, options: PackOptions, progress: Progress = _print) -> PackResult:
+    """Run every notebook for ``month`` and publish the pack, or publish nothing.
+
+    Parameters
+    ----------
+    month
+        The reporting month.
+    options
+        Folders, scenario, LA code and cell timeout.
+    progress
+        Receives one line per step (which notebook, how long it took, elapsed time).
+
+    Returns
+    -------
+    PackResult
+        Where the pack was published and what each notebook produced.
+
+    Raises
+    ------
+    InputError
+        Before anything runs, for a bad scenario, LA code or notebook parameters.
+    PackBusy
+        When another run for the same month holds the lock.
+    NotebookFailed
+        When a notebook raised or timed out; nothing was published, the previous pack is
+        untouched and the build is kept in ``reports/_failed/``.
+    """
+    started = time.perf_counter()
+    notebooks, declared, scenario = plan_notebooks(options, month)
+    reports_root = Path(options.reports_root)
+    reports_root.mkdir(parents=True, exist_ok=True)
+    destination = reports_root / str(month)
+    lock = _lock(reports_root, month)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise PackBusy(
+            f"Another pack run for {month} is in progress (it holds {display_path(lock.lock_file)})"
+            f"; this run stopped without changing anything. Wait for the other run to finish and "
+            f"look at {display_path(destination)}, or run again once it has ended. The lock is "
+            "released automatically when that run ends, even if it crashes."
+        ) from None
+    try:
+        recover(destination, progress)
+        build = Path(tempfile.mkdtemp(prefix=f".{month}.building-", dir=reports_root))
+        try:
+            runs = _build_pack(
+                month, options, notebooks, declared, scenario, build, destination, started, progress
+            )
+        except BaseException:
+            # A failed notebook's build was already moved to _failed/; anything else (an
+            # interrupt, a full disk) leaves nothing behind.
+            shutil.rmtree(build, ignore_errors=True)
+            raise
+        publish(build, destination)
+    finally:
+        lock.release()
+    seconds = time.perf_counter() - started
+    progress(f"{month}: published {display_path(destination)} in {seconds:.1f} s.")
+    return PackResult(month=month, folder=destination, notebooks=runs, seconds=seconds)
+
+
+def _build_pack(
+    month: pd.Period,
+    options: PackOptions,
+    notebooks: Sequence[Path],
+    declared: Mapping[Path, Mapping[str, object]],
+    scenario: Scenario,
+    build: Path,
+    destination: Path,
+    started: float,
+    progress: Progress,
+) -> list[NotebookRun]:
+    results = build / RESULTS_FOLDER
+    executed_folder = build / EXECUTED_FOLDER
+    results.mkdir()
+    executed_folder.mkdir()
+    la_code = check_la_code(options.la_code) if options.la_code is not None else None
+    values = _pack_values(month, scenario.path, results, la_code)
+    scenario_hashes = file_hashes(scenario.files)
+    code = code_version()
+    packages = package_versions()
+    runs: list[NotebookRun] = []
+    for number, notebook in enumerate(notebooks, start=1):
+        parameters = {k: v for k, v in values.items() if k in declared[notebook]}
+        executed_path = executed_folder / notebook.name
+        label = f"{month}: [{number}/{len(notebooks)}] {notebook.name}"
+        progress(f"{label}: running (elapsed {time.perf_counter() - started:.1f} s)")
+        tables_before = read_manifest(results)
+        notebook_started = time.perf_counter()
+        try:
+            execute_notebook(notebook, executed_path, parameters, options.cell_timeout_s)
+        except Exception as exc:
+            _fail(month, notebook, executed_path, exc, build, destination, options)
+        seconds = time.perf_counter() - notebook_started
+        manifest = read_manifest(results)
+        tables = _new_tables(tables_before, manifest)
+        inputs = _inputs_of(tables, manifest)
+        executed = nbformat.read(executed_path, as_version=4)
+        headline = _headline_for(results, notebook.stem)
+        title = headline.title if headline else notebook_title(executed, notebook.stem)
+        page = ReportPage(
+            title=title,
+            reporting_month=month,
+            scenario_name=scenario.name,
+            headline=headline,
+            provenance={
+                "inputs": inputs,
+                "scenario": scenario_hashes,
+                "code_version": code,
+                "packages": packages,
+                "ran_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            },
+        )
+        html_name = f"{notebook.stem}.html"
+        atomic_write_text(build / html_name, notebook_to_html(executed, page))
+        runs.append(
+            NotebookRun(
+                notebook=notebook.name,
+                title=title,
+                html=html_name,
+                executed=f"{EXECUTED_FOLDER}/{notebook.name}",
+                seconds=round(seconds, 2),
+                tables=tables,
+                inputs=inputs,
+            )
+        )
+        progress(
+            f"{label}: done in {seconds:.1f} s, report written "
+            f"(elapsed {time.perf_counter() - started:.1f} s)"
+        )
+    _finish_pack(month, scenario, scenario_hashes, code, packages, notebooks, runs, build, values)
+    return runs
+
+
+def _fail(
+    month: pd.Period,
+    notebook: Path,
+    executed_path: Path,
+    exc: Exception,
+    build: Path,
+    destination: Path,
+    options: PackOptions,
+) -> None:
+    if isinstance(exc, PapermillExecutionError):
+        error = f"{exc.ename}: {_one_line(exc.evalue)}"
+    elif isinstance(exc, CellTimeoutError):
+        error = (
+            f"the cell timed out: it ran longer than the {options.cell_timeout_s} seconds "
+            "allowed for one cell (--timeout)"
+        )
+    else:
+        error = f"{type(exc).__name__}: {_one_line(str(exc))}"
+    if not error.endswith((".", "!", "?")):
+        error += "."
+    cell, first_line = _failed_cell(executed_path)
+    where = f"cell {cell}" if cell is not None else "a cell papermill did not mark"
+    if first_line:
+        where += f" (which begins `{first_line[:80]}`)"
+    previous = (
+        f"the previous pack in {display_path(destination)} is unchanged"
+        if destination.exists()
+        else f"there was no earlier pack in {display_path(destination)}"
+    )
+    kept = _failed_folder(Path(options.reports_root), month)
+    kept_notebook = kept / EXECUTED_FOLDER / notebook.name
+    shown = (
+        f"The executed notebook, with the error under the failing cell, is kept in "
+        f"{display_path(kept_notebook)}."
+        if executed_path.exists()
+        else f"The run's files are kept in {display_path(kept)}."
+    )
+    os.rename(build, kept)
+    message = (
+        f"The pack for {month_label(month)} failed in {display_path(notebook)} at {where}: "
+        f"{error} Nothing was published: {previous}. {shown}"
+    )
+    atomic_write_text(kept / ERROR_NOTE, message + "\n")
+    raise NotebookFailed(message, notebook.name, cell, error, kept) from exc
+
+
+def _finish_pack(
+    month: pd.Period,
+    scenario: Scenario,
+    scenario_hashes: Mapping[str, str],
+    code: str,
+    packages: Mapping[str, str],
+    notebooks: Sequence[Path],
+    runs: Sequence[NotebookRun],
+    build: Path,
+    values: Mapping[str, object],
+) -> None:
+    results = build / RESULTS_FOLDER
+    tables = _result_tables(results)
+    if tables:
+        write_workbook(tables, build / WORKBOOK_NAME)
+    inputs = file_hashes([*raw_files(), *notebooks])
+    for run in runs:
+        inputs.update(run.inputs)
+    inputs = dict(sorted(inputs.items()))
+    ran_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    provenance = {
+        "inputs": inputs,
+        "scenario": dict(scenario_hashes),
+        "code_version": code,
+        "packages": dict(packages),
+        "ran_at": ran_at,
+    }
+    headlines = {h.notebook: h for h in read_headlines(results)}
+    entries = [
+        IndexEntry(
+            title=run.title,
+            headline=headlines.get(Path(run.notebook).stem),
+            html_href=run.html,
+            notebook_href=run.executed,
+        )
+        for run in runs
+    ]
+    downloads = (
+        [PackFile(WORKBOOK_NAME, "every result table in one Excel workbook, one sheet per table")]
+        if tables
+        else []
+    )
+    downloads += [PackFile(f"{RESULTS_FOLDER}/{name}.csv", "result table (CSV)") for name in tables]
+    atomic_write_text(
+        build / "index.html",
+        render_index(month, scenario.name, entries, downloads, provenance),
+    )
+    record = {
+        "reporting_month": str(month),
+        "scenario": {
+            "name": scenario.name,
+            "path": display_path(scenario.path),
+            "files": dict(scenario_hashes),
+        },
+        "parameters": {k: v for k, v in values.items() if k != "output_dir"},
+        "inputs": inputs,
+        "code_version": code,
+        "packages": dict(packages),
+        "ran_at": ran_at,
+        "notebooks": [asdict(run) for run in runs],
+        "files": _file_record(build),
+    }
+    atomic_write_text(build / PACK_RECORD, json.dumps(record, indent=2, sort_keys=True) + "\n")
+
+
+# ---- many months ---------------------------------------------------------------------------
+
+
+def _run_month(month_text: str, options: PackOptions) -> MonthOutcome:
+    """Run one month of a batch in a worker process; never raises for a failed month."""
+    started = time.perf_counter()
+    month = pd.Period(month_text, freq="M")
+    try:
+        result = run_pack(month, options)
+    except InputError as exc:
+        return MonthOutcome(month_text, False, _one_line(exc.report()), _elapsed(started))
+    except PackError as exc:
+        return MonthOutcome(month_text, False, str(exc), _elapsed(started))
+    except Exception as exc:  # a batch reports every month, whatever stopped one of them
+        message = f"{type(exc).__name__}: {_one_line(str(exc))}"
+        return MonthOutcome(month_text, False, message, _elapsed(started))
+    return MonthOutcome(
+        month_text, True, f"published {display_path(result.folder)}", _elapsed(started)
+    )
+
+
+def _elapsed(started: float) -> float:
+    return round(time.perf_counter() - started, 2)
+
+
+def default_jobs() -> int:
+    """Return the number of cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def run_batch(
+    months: Sequence[pd.Period],
+    options: PackOptions,
+    jobs: int | None = None,
+    progress: Progress = _print,
+) -> list[MonthOutcome]:
+    """Run the pack for many months, in parallel processes, reporting each month's outcome.
+
+    A month that fails does not stop the others. Everything that can be checked before running
+    (notebooks, parameters, scenario, LA code) is checked once, first.
+
+    Parameters
+    ----------
+    months
+        The months to run.
+    options
+        As for :func:`run_pack`.
+    jobs
+        Worker processes; ``None`` means one per core. Never more than the number of months.
+
+    Returns
+    -------
+    list of MonthOutcome
+        One per month, in month order.
+
+    Raises
+    ------
+    InputError
+        When the notebooks, scenario, LA code or ``jobs`` are wrong (before anything runs).
+    """
+    if jobs is not None and jobs < 1:
+        raise InputError([Problem(file="--jobs", value=jobs, expected="a whole number >= 1")])
+    plan_notebooks(options, months[0])
+    workers = min(jobs or default_jobs(), len(months))
+    texts = [str(month) for month in months]
+    outcomes: dict[str, MonthOutcome] = {}
+    if workers == 1:
+        for text in texts:
+            outcomes[text] = _run_month(text, options)
+            _report_outcome(outcomes[text], progress)
+    else:
+        # Spawned, not forked: a fork of a process holding zmq sockets and threads is unsafe.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            futures = {pool.submit(_run_month, text, options): text for text in texts}
+            for future in as_completed(futures):
+                outcome = future.result()
+                outcomes[outcome.month] = outcome
+                _report_outcome(outcome, progress)
+    return [outcomes[text] for text in texts]
+
+
+def _report_outcome(outcome: MonthOutcome, progress: Progress) -> None:
+    status = "published" if outcome.published else "FAILED"
+    progress(f"{outcome.month}: {status} after {outcome.seconds:.1f} s")
+
+
+def summarise_batch(outcomes: Sequence[MonthOutcome]) -> str:
+    """Return a batch's summary: how many months published, and each failure in full."""
+    published = [o.month for o in outcomes if o.published]
+    failed = [o for o in outcomes if not o.published]
+    lines = [f"{len(published)} of {len(outcomes)} months published."]
+    if published:
+        lines.append("Published: " + ", ".join(published) + ".")
+    if failed:
+        lines.append(f"Failed ({len(failed)}): " + ", ".join(o.month for o in failed) + ".")
+        lines.extend(f"\n{o.month}: {o.message}" for o in failed)
+    return "\n".join(lines)
+
+
+# ---- verify ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Change:
+    """A file whose SHA-256 no longer matches the pack's record."""
+
+    path: str
+    kind: str  # "input", "scenario" or "pack file"
+    recorded: str
+    current: str | None  # None when the file is gone
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What :func:`verify_pack` found."""
+
+    folder: Path
+    reporting_month: str
+    ran_at: str
+    checked: int
+    changes: list[Change]
+
+
+def _resolve_recorded(path: str, base: Path) -> Path:
+    candidate = Path(path)
+    return candidate if candidate.is_absolute() else base / candidate
+
+
+def verify_pack(folder: Path) -> Verification:
+    """Re-check a published pack against the SHA-256 of its inputs and of its own files.
+
+    Raises
+    ------
+    InputError
+        When ``folder`` is not a published pack (no readable ``pack.json``).
+    """
+    folder = Path(folder)
+    record_path = folder / PACK_RECORD
+    try:
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+        sections = [
+            ("input", record["inputs"], project_root()),
+            ("scenario", record["scenario"]["files"], project_root()),
+            ("pack file", record["files"], folder),
+        ]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InputError(
+            [
+                Problem(
+                    file=display_path(record_path),
+                    value=_one_line(str(exc)),
+                    expected="a published pack folder (reports/<YYYY-MM>) holding the pack.json "
+                    "that `csc-finance pack` writes",
+                )
+            ]
+        ) from exc
+    changes = []
+    checked = 0
+    for kind, hashes, base in sections:
+        for path, recorded in hashes.items():
+            checked += 1
+            file = _resolve_recorded(path, base)
+            current = sha256_file(file) if file.is_file() else None
+            if current != recorded:
+                changes.append(Change(path, kind, recorded, current))
+    return Verification(
+        folder=folder,
+        reporting_month=str(record.get("reporting_month", "")),
+        ran_at=str(record.get("ran_at", "")),
+        checked=checked,
+        changes=changes,
+    )
+
+
+def format_verification(result: Verification) -> str:
+    """Write a verification for the user: all unchanged, or each change."""
+    where = display_path(result.folder)
+    if not result.changes:
+        return (
+            f"{where} (reporting month {result.reporting_month}, run {result.ran_at}): all "
+            f"{result.checked} recorded files are unchanged since the pack was made."
+        )
+    lines = [
+        f"{where} (reporting month {result.reporting_month}, run {result.ran_at}): "
+        f"{len(result.changes)} of {result.checked} recorded files changed since the pack was made."
+    ]
+    for change in result.changes:
+        if change.current is None:
+            lines.append(f"  {change.kind} {change.path}: missing (was {change.recorded[:12]}…)")
+        else:
+            lines.append(
+                f"  {change.kind} {change.path}: changed "
+                f"(was {change.recorded[:12]}…, now {change.current[:12]}…)"
+            )
+    lines.append(
+        "Re-run the pack for this month to publish figures from the current inputs; a changed "
+        "pack file means the published report was edited after it was made."
+    )
+    return "\n".join(lines)
