@@ -177,6 +177,23 @@ PUBLICATION_SCHEDULE: dict[str, Collection] = {
 }
 
 
+def publication_schedule() -> pd.DataFrame:
+    """Return :data:`PUBLICATION_SCHEDULE` as a table a report can show beside its figures."""
+    months = pd.Series(pd.date_range("2000-01-01", periods=12, freq="MS").strftime("%B"))
+    return pd.DataFrame(
+        [
+            {
+                "collection": key,
+                "publication": c.name,
+                "figures for year Y first published": f"{months[c.month - 1]} of Y"
+                + (f"{c.year_offset:+d}" if c.year_offset else ""),
+                "basis": c.basis,
+            }
+            for key, c in PUBLICATION_SCHEDULE.items()
+        ]
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # Source declarations
 # --------------------------------------------------------------------------------------------

@@ -314,3 +314,11 @@ def test_a_reporting_month_may_be_a_financial_period(tidy):
     assert len(by_month) == len(by_period)
     with pytest.raises(InputError, match="YYYY-MM"):
         external.published_as_of(tidy, "March 2025")
+
+
+def test_the_publication_schedule_is_a_readable_table():
+    table = external.publication_schedule()
+    rows = table.set_index("collection")["figures for year Y first published"]
+    assert rows["cla"] == "November of Y"
+    assert rows["workforce"] == "March of Y+1"
+    assert rows["ra"] == "June of Y-1"
