@@ -434,6 +434,8 @@ def _read_ees_wide(frame: pd.DataFrame, source: Source, file: str) -> pd.DataFra
         raise _layout_error(file, frame.columns, [", ".join([*_EES_GEOGRAPHY, *expected])])
     _check_ees(frame, file, [])
     for column, wanted in source.filters:
+        if column not in frame:
+            raise _layout_error(file, frame.columns, [column])
         frame = frame[frame[column] == wanted]
     geography = _ees_geography(frame)
     columns = [(name, m.measure, m.unit) for name, m in resolved]
@@ -461,6 +463,24 @@ def _read_ees_long(frame: pd.DataFrame, source: Source, file: str) -> pd.DataFra
     label = frame[category].astype("string").str.strip()
     lookup = {name: m for m in source.measures for name in m.names}
     if source.measures:
+        present = set(label.unique())
+        absent = [m for m in source.measures if not present.intersection(m.names)]
+        if absent:
+            raise InputError(
+                [
+                    Problem(
+                        file=file,
+                        column=category,
+                        has_value=False,
+                        expected="the categories "
+                        + "; ".join(" or ".join(repr(n) for n in m.names) for m in absent)
+                        + f" in column '{category}'. The categories found are "
+                        + ", ".join(repr(v) for v in sorted(present, key=str))
+                        + ". The publisher may have renamed one: add the new name to the map "
+                        "in analysis.external.SOURCES",
+                    )
+                ]
+            )
         frame = frame[label.isin(list(lookup))]
         label = label[frame.index]
         measure = label.map(lambda t: lookup[t].measure)

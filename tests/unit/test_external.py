@@ -322,3 +322,16 @@ def test_the_publication_schedule_is_a_readable_table():
     assert rows["cla"] == "November of Y"
     assert rows["workforce"] == "March of Y+1"
     assert rows["ra"] == "June of Y-1"
+
+
+def test_a_renamed_category_is_an_unknown_layout(tmp_path):
+    path = _copy(tmp_path, CLA_FILE)
+    text = path.read_text(encoding="utf-8-sig").replace(
+        "Children starting to be looked after each year", "Children who started care"
+    )
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        external.load_source(source("cla_number_and_rate"), tmp_path)
+    message = caught.value.report()
+    assert "'Children starting to be looked after each year'" in message  # expected
+    assert "'Children who started care'" in message  # found
