@@ -669,7 +669,9 @@ def _matching_line(
     if gaps[best] > tolerance_gbp_m:
         return None
     line = movements.loc[best]
-    return f"'{line['line']}' ({line['financial_year']}, {_m(line['amount_gbp_m'])})"
+    amount = float(line["amount_gbp_m"])
+    printed = f"{'-' if amount < 0 else ''}£{abs(amount):g}m"
+    return f"'{line['line']}' ({line['financial_year']}, {printed})"
 
 
 def explain_variances(

@@ -142,8 +142,9 @@ def test_the_model_agrees_with_the_appendix_not_the_text_and_says_why(published,
     )
     text = explain_variances(comparison.reset_index(), published)
     assert "2019/20" in text and "agrees with the appendix" in text
-    assert "'MTFS Growth Funding' (2019/20, £1.0m)" in text
+    assert "'MTFS Growth Funding' (2019/20, £1m)" in text
     assert "'TOM Cost Implications' (2019/20, £1.9m)" in text
+    assert "'Existing Savings Plans' (2020/21, -£1.25m)" in text
     assert "printed closing budget, £34.4m" in text and "£35.9m" in text
 
 
