@@ -790,42 +790,54 @@ def expected_variance(model: SensitivityModel) -> dict[str, float]:
 # ---- the demand the staffing is sized for ----------------------------------------------------
 
 
-def published_cases(tidy: pd.DataFrame, scenario: Scenario, reporting_month: str) -> pd.DataFrame:
-    """Open cases by team for the scenario's council (``settings.la_code``) from the latest
-    figures published by ``reporting_month`` (see :func:`analysis.workforce.cases_by_team`).
+def published_cases(
+    tidy: pd.DataFrame, scenario: Scenario, reporting_month: str
+) -> tuple[pd.DataFrame, list[str]]:
+    """Open cases by team for the scenario's council (``settings.la_code``), the demand whose
+    mix weights each team's caseload target (see :func:`analysis.workforce.cases_by_team`).
+
+    Each measure is its latest figure published by ``reporting_month``. A measure DfE had not
+    yet published then (care leavers are published from the year to March 2021) takes its
+    first published figure instead, and a note says so: the mix of cases, not their number,
+    is what the sensitivities use.
+
+    Returns
+    -------
+    tuple
+        The cases (``team``, ``cases``) and the notes, one sentence per measure taken from a
+        later publication.
 
     Raises
     ------
     InputError
-        When the month is not YYYY-MM, or a demand measure has no published figure for the
-        council by then.
+        When the month is not YYYY-MM, or a demand measure has no figure for the council.
     """
     from analysis import external
 
     la_code = scenario.settings.la_code
-    published = external.published_as_of(tidy, reporting_month)
+    month = pd.Timestamp(external.published_as_of(tidy, reporting_month)["published"].max())
     measures: dict[str, float] = {}
+    notes: list[str] = []
     problems = []
     for measure in workforce.CASE_MEASURES:
         try:
-            values = external.series(published, la_code, measure).dropna()
+            values = external.series(tidy, la_code, measure).dropna()
         except InputError as exc:
             problems += exc.problems
             continue
-        if values.empty:
-            problems.append(
-                Problem(
-                    file="published statistics",
-                    column=measure,
-                    value=la_code,
-                    expected=f"a published figure for this council by {reporting_month}",
-                )
+        rows = tidy[(tidy["measure"] == measure) & tidy["period_end"].isin(values.index)]
+        published = rows.groupby("period_end")["published"].min().reindex(values.index)
+        known = values[published <= month]
+        if known.empty:
+            notes.append(
+                f"{measure}: no figure for {la_code} had been published by {reporting_month}; "
+                f"the first published, for the year to {values.index[0]:%B %Y}, is used."
             )
-            continue
-        measures[measure] = float(values.iloc[-1])
+            known = values.iloc[:1]
+        measures[measure] = float(known.iloc[-1])
     if problems:
         raise InputError(problems)
-    return workforce.cases_by_team(measures, workforce.workforce_parameters(scenario))
+    return workforce.cases_by_team(measures, workforce.workforce_parameters(scenario)), notes
 
 
 def assumptions_used(model: SensitivityModel, names: Iterable[str]) -> pd.DataFrame:

@@ -339,3 +339,20 @@ def test_bad_monte_carlo_arguments_name_the_setting(model, kwargs, key, value):
     report = caught.value.report()
     assert report.startswith("In scenarios/base.yaml")
     assert f"key '{key}'" in report and f"found {value}" in report
+
+
+def test_published_cases_as_of_the_month_with_a_note_for_later_figures(scenario):
+    from analysis import external
+
+    tidy = external.load_external()
+    cases, notes = sensitivity.published_cases(tidy, scenario, "2025-03")
+    assert notes == []
+    assert cases.set_index("team").loc["cla", "cases"] == 433  # CLA at 31 March 2024
+    early, notes = sensitivity.published_cases(tidy, scenario, "2019-09")
+    assert early.set_index("team").loc["cla", "cases"] == 409  # CLA at 31 March 2019
+    assert notes[0] == (
+        "care_leavers_17_18: no figure for E09000002 had been published by 2019-09; the first "
+        "published, for the year to March 2021, is used."
+    )
+    with pytest.raises(InputError, match="reporting_month"):
+        sensitivity.published_cases(tidy, scenario, "Sept 2019")
