@@ -1,0 +1,471 @@
+"""One council's demand, caseload and placement cost for a reporting month, in one call.
+
+This module owns putting the models together for notebook 01 (demand and caseload) so that
+the notebook stays a few calls and the same computation can be checked for every English LA
+in a test: the figures published by the reporting month (:func:`analysis.external.
+published_as_of`), a forecast of each demand measure with its 80% and 95% intervals
+(:mod:`analysis.demand`), the cases by team and the social worker FTE they need
+(:mod:`analysis.workforce`), the FTE the council reports, caseloads and rates per 10,000
+against the region and England (:mod:`analysis.comparisons`), and the placement cost of the
+forecast of children looked after beside the published budget and spend
+(:mod:`analysis.placements`).
+
+"Next year" is the year ending 31 March after the end of the reporting month's financial
+year: for a March 2025 report (2024/25 period 12) it is the year to 31 March 2026.
+
+Forecast methods: when an all-LA backtest has chosen a method per measure (pass it as
+``chosen``), that is used; otherwise each measure is backtested on this LA's own series
+(one year ahead, the latest :data:`QUICK_BACKTEST_ORIGINS` origins) and the method with the
+lowest MASE is used, which keeps one LA's report to a few seconds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from analysis import demand, external, placements, workforce
+from analysis.comparisons import ENGLAND_CODE, ons_region, rates_per_10k
+from analysis.errors import InputError
+from analysis.periods import financial_year_start, parse_reporting_month
+
+if TYPE_CHECKING:
+    from analysis.scenario import Scenario
+
+#: The demand measures forecast, in the order of a child's journey through the service.
+FORECAST_MEASURES: tuple[str, ...] = (
+    "referrals",
+    "cin_at_31_march",
+    "cpp_at_31_march",
+    "cla_at_31_march",
+    "care_leavers_17_18",
+    "care_leavers_19_21",
+)
+
+MEASURE_LABELS: dict[str, str] = {
+    "referrals": "Referrals in the year",
+    "cin_at_31_march": "Children in need at 31 March",
+    "cpp_at_31_march": "Children on a child protection plan at 31 March",
+    "cla_at_31_march": "Children looked after at 31 March",
+    "care_leavers_17_18": "Care leavers aged 17 to 18",
+    "care_leavers_19_21": "Care leavers aged 19 to 21",
+}
+
+#: Measures shown as rates per 10,000 children against the region and England.
+RATE_MEASURES: tuple[str, ...] = (
+    "referrals",
+    "cin_at_31_march",
+    "cpp_at_31_march",
+    "cla_at_31_march",
+)
+
+#: Origins of the quick per-LA backtest (the latest years, which matter most).
+QUICK_BACKTEST_ORIGINS = 3
+
+#: Extra years forecast beyond "next year", so the chart shows where the trend goes.
+YEARS_BEYOND_NEXT = 1
+
+BOUNDS: tuple[str, ...] = ("forecast", "lower_80", "upper_80", "lower_95", "upper_95")
+
+
+@dataclass(frozen=True)
+class DemandCaseload:
+    """Everything notebook 01 shows for one LA and reporting month."""
+
+    la_code: str
+    la_name: str
+    region_code: str
+    region_name: str
+    reporting_month: str
+    next_year: int
+    history: pd.DataFrame
+    forecast: pd.DataFrame
+    accuracy: pd.DataFrame
+    chosen: dict[str, str]
+    cases: pd.DataFrame
+    required: pd.DataFrame
+    required_summary: pd.DataFrame
+    actual: workforce.ActualWorkforce | None
+    fte_comparison: pd.DataFrame
+    caseloads: pd.DataFrame
+    caseload_target: float
+    rates: pd.DataFrame
+    mixes: pd.DataFrame
+    cost_per_child: pd.DataFrame
+    placement_cost: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+    def next_year_value(self, measure: str, bound: str = "forecast") -> float:
+        """The forecast (or a bound) of ``measure`` at 31 March of :attr:`next_year`."""
+        rows = self.forecast[
+            (self.forecast["measure"] == measure) & (self.forecast["year"] == self.next_year)
+        ]
+        return float(rows[bound].iloc[0]) if len(rows) else math.nan
+
+    def latest(self, measure: str) -> tuple[int | None, float]:
+        """The latest published year and value of ``measure`` (``(None, nan)`` when none)."""
+        rows = self.history[(self.history["measure"] == measure) & self.history["count"].notna()]
+        if rows.empty:
+            return None, math.nan
+        last = rows.sort_values("year").iloc[-1]
+        return int(last["year"]), float(last["count"])
+
+
+def next_year_of(reporting_month: str) -> int:
+    """The year whose 31 March ends the financial year after the reporting month's.
+
+    Raises
+    ------
+    InputError
+        When the reporting month is not written YYYY-MM (or YYYY-YY Pn).
+    """
+    return financial_year_start(parse_reporting_month(reporting_month)) + 2
+
+
+def la_view(published: pd.DataFrame, la: pd.Series, notes: list[str]) -> pd.DataFrame:
+    """The published table with every row of this LA labelled with its ONS code.
+
+    An LA's rows are found by its DfE LA number as well as its ONS code, so figures published
+    under an earlier code (Gateshead was E08000020 until 2013) are kept, and rows published
+    for several LAs together (``E06000061 / E06000062``, the Northamptonshire children's
+    trust's workforce) count as this LA's, with a note saying so.
+    """
+    code = str(la["la_code"])
+    codes = published["la_code"].astype("string")
+    is_la = published["geographic_level"] == external.LOCAL_AUTHORITY
+    own = codes == code
+    if pd.notna(la["old_la_code"]):
+        own |= is_la & (published["old_la_code"] == int(la["old_la_code"])).fillna(False)
+    own = own.fillna(False)
+    in_joint = [
+        isinstance(text, str) and " / " in text and code in text.split(" / ") for text in codes
+    ]
+    shared = is_la & ~own & pd.Series(in_joint, index=published.index)
+    if shared.any():
+        joint = ", ".join(sorted(set(codes[shared].dropna())))
+        files = ", ".join(
+            sorted({str(f).rsplit("/", 1)[-1] for f in published.loc[shared, "source_file"]})
+        )
+        notes.append(
+            f"Some figures are published for several councils together ({joint}, in {files}); "
+            "they are shown here as this council's."
+        )
+    mask = (own | shared).to_numpy(dtype=bool)
+    relabelled = published.copy()
+    relabelled.loc[mask, "la_code"] = code
+    return relabelled
+
+
+def _history(published: pd.DataFrame, la_code: str, notes: list[str]) -> pd.DataFrame:
+    frames = []
+    for measure in FORECAST_MEASURES:
+        try:
+            values = external.series(published, la_code, measure)
+        except InputError:
+            notes.append(f"{MEASURE_LABELS[measure]}: nothing published for this LA by then.")
+            continue
+        frames.append(
+            pd.DataFrame(
+                {
+                    "measure": measure,
+                    "period_end": values.index,
+                    "year": values.index.year,
+                    "count": values.to_numpy(dtype=float),
+                }
+            )
+        )
+    if not frames:
+        return pd.DataFrame(columns=["measure", "period_end", "year", "count"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def _series(history: pd.DataFrame, measure: str) -> pd.Series:
+    rows = history[history["measure"] == measure]
+    return pd.Series(
+        rows["count"].to_numpy(dtype=float),
+        index=pd.DatetimeIndex(rows["period_end"]),
+        name=measure,
+    )
+
+
+def quick_accuracy(history: pd.DataFrame, la_code: str) -> pd.DataFrame:
+    """Backtest each measure on one LA's own series, one year ahead.
+
+    Returns
+    -------
+    DataFrame
+        The columns of :func:`analysis.demand.score_backtest` with ``measure`` and
+        ``la_code``; empty when no series is long enough to backtest.
+    """
+    frames = []
+    for measure in dict.fromkeys(history["measure"]):
+        series = _series(history, measure)
+        backtest = demand.backtest_series(series, 1, max_origins=QUICK_BACKTEST_ORIGINS)
+        if backtest.empty:
+            continue
+        scored = demand.score_backtest(backtest)
+        frames.append(scored.assign(measure=measure, la_code=la_code))
+    if not frames:
+        return pd.DataFrame(columns=["measure", "la_code", *demand.ACCURACY_COLUMNS])
+    return pd.concat(frames, ignore_index=True)
+
+
+def _forecast(
+    history: pd.DataFrame, chosen: Mapping[str, str], next_year: int, notes: list[str]
+) -> pd.DataFrame:
+    frames = []
+    for measure in dict.fromkeys(history["measure"]):
+        series = _series(history, measure)
+        observed = series.dropna()
+        if observed.empty:
+            notes.append(f"{MEASURE_LABELS[measure]}: every published figure is suppressed.")
+            continue
+        last_year = int(observed.index.max().year)
+        horizon = max(next_year - last_year, 1) + YEARS_BEYOND_NEXT
+        method = chosen.get(measure, "naive")
+        result = demand.forecast_series(series, horizon, method=method)
+        result = result.assign(measure=measure, year=pd.DatetimeIndex(result["period_end"]).year)
+        frames.append(result)
+    if not frames:
+        return pd.DataFrame(columns=["measure", "year", *demand.FORECAST_COLUMNS])
+    return pd.concat(frames, ignore_index=True)
+
+
+def _measures_at(
+    history: pd.DataFrame, forecast: pd.DataFrame, year: int, bound: str
+) -> dict[str, float]:
+    """Each measure's value for ``year``: published if it is, else the forecast bound."""
+    values = {}
+    for measure in FORECAST_MEASURES:
+        published = history[
+            (history["measure"] == measure) & (history["year"] == year) & history["count"].notna()
+        ]
+        if len(published):
+            values[measure] = float(published["count"].iloc[-1])
+            continue
+        ahead = forecast[(forecast["measure"] == measure) & (forecast["year"] == year)]
+        values[measure] = float(ahead[bound].iloc[0]) if len(ahead) else math.nan
+    return values
+
+
+def _cases_and_fte(
+    history: pd.DataFrame,
+    forecast: pd.DataFrame,
+    params: workforce.WorkforceParameters,
+    years: Mapping[str, int],
+    notes: list[str],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    cases_frames, required_frames = [], []
+    for label, year in years.items():
+        for bound in (
+            ("forecast", "lower_80", "upper_80") if label == "next_year" else ("forecast",)
+        ):
+            measures = _measures_at(history, forecast, year, bound)
+            try:
+                cases = workforce.cases_by_team(measures, params)
+            except InputError as error:
+                missing = ", ".join(p.column or "" for p in error.problems)
+                notes.append(
+                    f"Caseload and FTE for {year} not worked out: no usable figure for {missing}."
+                )
+                break
+            scenario_name = label if bound == "forecast" else f"{label}_{bound}"
+            cases_frames.append(cases.assign(basis=scenario_name, year=year))
+            required_frames.append(
+                workforce.required_fte(cases, params).assign(basis=scenario_name, year=year)
+            )
+    cases = pd.concat(cases_frames, ignore_index=True) if cases_frames else pd.DataFrame()
+    required = pd.concat(required_frames, ignore_index=True) if required_frames else pd.DataFrame()
+    return cases, required
+
+
+def _latest_complete_year(history: pd.DataFrame) -> int | None:
+    """The latest year in which every forecast measure was published (not suppressed)."""
+    published = history[history["count"].notna()]
+    counts = published.groupby("year")["measure"].nunique()
+    complete = counts[counts == len(FORECAST_MEASURES)]
+    return int(complete.index.max()) if len(complete) else None
+
+
+def analyse(
+    tidy: pd.DataFrame,
+    la_code: str,
+    reporting_month: str,
+    scenario: Scenario,
+    *,
+    chosen: Mapping[str, str] | None = None,
+    workforce_extract: pd.DataFrame | None = None,
+) -> DemandCaseload:
+    """Demand, caseload, FTE and placement cost for one LA as at a reporting month.
+
+    Parameters
+    ----------
+    tidy
+        Every published figure (:func:`analysis.external.load_external`); cut here to what
+        had been published by the end of ``reporting_month``.
+    la_code
+        The LA: ONS code, DfE LA number or name (:func:`analysis.external.resolve_la`).
+    reporting_month
+        ``YYYY-MM``.
+    scenario
+        Supplies the caseload targets, workforce allowances and placement unit costs.
+    chosen
+        Measure -> forecasting method from the all-LA backtest
+        (:func:`analysis.demand.choose_methods`); a quick backtest on this LA when omitted.
+    workforce_extract
+        A council's own workforce extract (:func:`analysis.localdata.load_workforce_extract`);
+        when given, its latest month up to the reporting month is the actual workforce.
+
+    Raises
+    ------
+    InputError
+        When the LA is unknown, the reporting month is not a month, or the scenario lacks an
+        assumption the models need.
+    """
+    month = parse_reporting_month(reporting_month)
+    la = external.resolve_la(la_code, external.la_lookup(tidy))
+    code, name = str(la["la_code"]), str(la["la_name"])
+    params = workforce.workforce_parameters(scenario)
+    costs = placements.unit_costs(scenario)
+    notes: list[str] = []
+    published = la_view(external.published_as_of(tidy, month.strftime("%Y-%m")), la, notes)
+    next_year = next_year_of(reporting_month)
+
+    region_code, region_name = (
+        ons_region(tidy, str(la["region_code"])) if pd.notna(la["region_code"]) else ("", "")
+    )
+
+    history = _history(published, code, notes)
+    if chosen is None:
+        accuracy = quick_accuracy(history, code)
+        chosen_methods = demand.choose_methods(accuracy) if len(accuracy) else {}
+    else:
+        accuracy = pd.DataFrame(columns=["measure", "la_code", *demand.ACCURACY_COLUMNS])
+        chosen_methods = dict(chosen)
+    forecast = _forecast(history, chosen_methods, next_year, notes)
+
+    now_year = _latest_complete_year(history)
+    years = {"next_year": next_year}
+    if now_year is not None:
+        years = {"latest": now_year, **years}
+    cases, required = _cases_and_fte(history, forecast, params, years, notes)
+
+    actual = None
+    if workforce_extract is not None and len(workforce_extract):
+        months = workforce_extract["month"].astype(str)
+        usable = sorted(m for m in months.unique() if m <= month.strftime("%Y-%m"))
+        if usable:
+            actual = workforce.actual_from_extract(workforce_extract, usable[-1])
+    if actual is None:
+        try:
+            actual = workforce.actual_from_published(published, code)
+        except InputError:
+            notes.append("No published social work workforce figures for this LA by then.")
+    comparisons = []
+    if actual is not None and len(required):
+        for basis in ("latest", "next_year"):
+            rows = required[required["basis"] == basis]
+            if len(rows):
+                comparisons.append(
+                    workforce.compare_with_actual(rows, actual).assign(
+                        basis=basis, year=int(rows["year"].iloc[0])
+                    )
+                )
+    fte_comparison = pd.concat(comparisons, ignore_index=True) if comparisons else pd.DataFrame()
+    required_summary = (
+        pd.concat(
+            [
+                workforce.required_fte_summary(rows).assign(basis=basis)
+                for basis, rows in required.groupby("basis", sort=False)
+            ],
+            ignore_index=True,
+        )
+        if len(required)
+        else pd.DataFrame()
+    )
+    next_cases = cases[cases["basis"] == "next_year"] if len(cases) else cases
+    caseload_target = (
+        workforce.weighted_caseload_target(next_cases[["team", "cases"]], params)
+        if len(next_cases)
+        else math.nan
+    )
+
+    geographies = {name: code}
+    if region_code:
+        geographies[region_name] = region_code
+    geographies["England"] = ENGLAND_CODE
+    caseloads = workforce.published_caseloads(published, geographies)
+    rates = rates_per_10k(published, geographies, RATE_MEASURES)
+
+    mixes, per_child, placement_cost = _placement_cost(
+        published, code, history, forecast, costs, notes
+    )
+    return DemandCaseload(
+        la_code=code,
+        la_name=name,
+        region_code=region_code,
+        region_name=region_name,
+        reporting_month=month.strftime("%Y-%m"),
+        next_year=next_year,
+        history=history,
+        forecast=forecast,
+        accuracy=accuracy,
+        chosen=chosen_methods,
+        cases=cases,
+        required=required,
+        required_summary=required_summary,
+        actual=actual,
+        fte_comparison=fte_comparison,
+        caseloads=caseloads,
+        caseload_target=caseload_target,
+        rates=rates,
+        mixes=mixes,
+        cost_per_child=per_child,
+        placement_cost=placement_cost,
+        notes=notes,
+    )
+
+
+def _placement_cost(
+    published: pd.DataFrame,
+    code: str,
+    history: pd.DataFrame,
+    forecast: pd.DataFrame,
+    costs: placements.UnitCosts,
+    notes: list[str],
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    mixes = [placements.placement_mix(published, "england")]
+    try:
+        mixes.append(placements.placement_mix(published, "la", la_code=code))
+    except InputError:
+        notes.append("No LA-level placement figures for this LA (2010-2017 SFR files).")
+    per_child = pd.concat(
+        [
+            placements.cost_per_child(mix, costs).assign(
+                mix_source=mix["mix_source"].iloc[0], mix_year=int(mix["year"].iloc[0])
+            )
+            for mix in mixes
+        ],
+        ignore_index=True,
+    )
+    totals = per_child[per_child["placement_group"] == "total"].set_index("mix_source")
+    central = float(totals.loc[placements.DEFAULT_MIX_SOURCE, "weighted_annual_cost_gbp"])
+    others = {
+        source: float(row["weighted_annual_cost_gbp"])
+        for source, row in totals.iterrows()
+        if source != placements.DEFAULT_MIX_SOURCE
+    }
+    finance = placements.budget_and_outturn(published, code)
+    cla_history = history[(history["measure"] == "cla_at_31_march") & history["count"].notna()]
+    cla_forecast = forecast[forecast["measure"] == "cla_at_31_march"]
+    if cla_history.empty or cla_forecast.empty:
+        notes.append("No placement cost: no published number of children looked after.")
+        return pd.concat(mixes, ignore_index=True), per_child, finance
+    last_actual = float(cla_history.sort_values("year")["count"].iloc[-1])
+    cost = placements.forecast_placement_cost(cla_forecast, last_actual, central)
+    summary = placements.placement_cost_summary(cost, finance, others)
+    return pd.concat(mixes, ignore_index=True), per_child, summary
