@@ -363,7 +363,12 @@ def contract_summary(
 
 @dataclass(frozen=True)
 class ContractView:
-    """Everything the contract-sum section shows for one council and reporting month."""
+    """Everything the contract-sum section shows for one council and reporting month.
+
+    ``published`` is what had been published by the reporting month, with the council's rows
+    under an earlier code or a joint return labelled with its code
+    (:func:`analysis.demand_caseload.la_view`).
+    """
 
     la_code: str
     la_name: str
@@ -378,6 +383,7 @@ class ContractView:
     budget_year: str
     placement_cost_per_child_gbp: float
     price_base_year: str
+    published: pd.DataFrame
     method_note: str = METHOD_NOTE
     notes: list[str] = field(default_factory=list)
 
@@ -487,5 +493,6 @@ def contract_view(
         budget_year=budget_year,
         placement_cost_per_child_gbp=per_child,
         price_base_year=price_base,
+        published=published,
         notes=notes,
     )
