@@ -554,6 +554,8 @@ def _read_care_leavers(frame: pd.DataFrame, source: Source, file: str) -> pd.Dat
 
 # --- 2010-2017 SFR wide files ----------------------------------------------------------------
 
+# Placement columns by their names in the files. SFR41_CLA2016 has CLA_Miss and no CLA_OthPl
+# while its metadata lists CLA_OthPl ("other placements"); the file's own label is kept.
 _SFR_PLACEMENTS = (
     ("CLA_Fost", "cla_placement_foster"),
     ("CLA_Adopt", "cla_placement_placed_for_adoption"),
