@@ -37,7 +37,8 @@ from analysis.paths import display_path
 ColumnKind = Literal["text", "category", "money", "fte", "number", "fraction", "financial_year"]
 
 _NUMERIC_KINDS = {"money", "fte", "number", "fraction"}
-_FINANCIAL_YEAR = re.compile(r"^(\d{4})/(\d{2})$")
+# ASCII digits only: int() also reads other scripts' digits, which no later step matches.
+_FINANCIAL_YEAR = re.compile(r"^([0-9]{4})/([0-9]{2})$")
 _FORMATTED_NUMBER = re.compile(r"^\(?-?£?\s*-?[\d,]+(\.\d+)?\)?[mk]?$", re.IGNORECASE)
 
 TableCheck = Callable[[pd.DataFrame, str], list[Problem]]
@@ -150,13 +151,29 @@ def _decode(raw: bytes, file: str) -> str:
         ) from None
 
 
-def _records(text: str) -> list[tuple[int, list[str]]]:
+def _records(text: str, file: str) -> list[tuple[int, list[str]]]:
     """Split CSV text into (row number as a person counts it, fields), skipping blank rows."""
     records: list[tuple[int, list[str]]] = []
     reader = csv.reader(io.StringIO(text, newline=""), strict=False)
-    for row_number, fields in enumerate(reader, start=1):
-        if any(f.strip() for f in fields):
-            records.append((row_number, fields))
+    row_number = 0
+    try:
+        for row_number, fields in enumerate(reader, start=1):
+            if any(f.strip() for f in fields):
+                records.append((row_number, fields))
+    except csv.Error as exc:
+        # An opening quote that is never closed swallows the rest of the file into one cell,
+        # which the csv module refuses once it passes its field size limit.
+        raise InputError(
+            [
+                Problem(
+                    file=file,
+                    row=row_number + 1,
+                    expected="cells of ordinary length with every opening quote closed; the "
+                    f"reader stopped here ({exc})",
+                    has_value=False,
+                )
+            ]
+        ) from None
     return records
 
 
@@ -377,7 +394,7 @@ def read_table(path: Path, spec: TableSpec) -> pd.DataFrame:
             ]
         )
     text = _decode(path.read_bytes(), file)
-    records = _records(text)
+    records = _records(text, file)
     if not records:
         raise InputError(
             [
