@@ -96,10 +96,14 @@ ROLES: tuple[str, ...] = (
 CONTRACT_TYPES: tuple[str, ...] = ("permanent", "agency", "asye", "vacant")
 
 
+# ASCII digits and a year from 0001: pandas' periods reject other scripts' digits and year 0.
+_MONTH = r"(?!0000)[0-9]{4}-(0[1-9]|1[0-2])"
+
+
 def _month_problems(frame: pd.DataFrame, file: str) -> list[Problem]:
     """Every month is a real calendar month written YYYY-MM."""
     text = frame["month"].astype("string").str.strip()
-    valid = text.str.fullmatch(r"\d{4}-(0[1-9]|1[0-2])").fillna(False)
+    valid = text.str.fullmatch(_MONTH).fillna(False)
     return [
         Problem(
             file=file,
@@ -130,7 +134,7 @@ def _whole_problems(frame: pd.DataFrame, file: str, column: str) -> list[Problem
 def _gap_problems(frame: pd.DataFrame, file: str, by: str) -> list[Problem]:
     """Each measure's months run without a gap, so seasonality is read from the right month."""
     problems = []
-    valid = frame["month"].astype("string").str.fullmatch(r"\d{4}-(0[1-9]|1[0-2])").fillna(False)
+    valid = frame["month"].astype("string").str.fullmatch(_MONTH).fillna(False)
     for name, rows in frame[valid].groupby(by, sort=True):
         months = pd.PeriodIndex(rows["month"].astype(str), freq="M")
         expected = pd.period_range(months.min(), months.max(), freq="M")
