@@ -46,6 +46,13 @@ def gbp_m(value: float | None, *, decimals: int = 1, signed: bool = False) -> st
     return f"{sign}£{abs(rounded):,.{decimals}f}m"
 
 
+def gbp_millions(value_m: float | None, *, decimals: int = 1) -> str:
+    """Write a figure already in £ million: ``5.25`` -> ``£5.3m`` (budget lines are printed so)."""
+    if _is_missing(value_m):
+        return MISSING
+    return gbp_m(float(value_m) * 1e6, decimals=decimals)
+
+
 def fte(value: float | None) -> str:
     """Write full-time equivalents to one decimal: ``349.0``."""
     if _is_missing(value):
@@ -79,7 +86,7 @@ def number(value: float | None, decimals: int = 1) -> str:
 #: Formatter for each column-name suffix, so a results table formats itself from its names.
 SUFFIX_FORMATS = {
     "_gbp": gbp,
-    "_gbp_m": gbp_m,
+    "_gbp_m": gbp_millions,
     "_fte": fte,
     "fte": fte,
     "_share": pct,
@@ -87,6 +94,23 @@ SUFFIX_FORMATS = {
     "_fraction": pct,
     "_count": count,
 }
+
+
+_UNIT_SUFFIXES = (("_gbp_m", " (£m)"), ("_gbp", " (£)"), ("_fte", " (FTE)"))
+
+
+def column_label(column: str) -> str:
+    """A column name in the users' words with its unit: ``true_cost_gbp`` -> ``True cost (£)``."""
+    name = str(column)
+    for suffix, unit in _UNIT_SUFFIXES:
+        if name.endswith(suffix):
+            name = name[: -len(suffix)] + unit
+            break
+    else:
+        if name == "fte":
+            name = "FTE"
+    name = name.replace("_", " ").replace(" fte", " FTE")
+    return name[:1].upper() + name[1:]
 
 
 def format_table(frame: pd.DataFrame, formats: Mapping[str, object] | None = None) -> pd.DataFrame:

@@ -50,7 +50,7 @@ from analysis.costs import (
     totals_of,
 )
 from analysis.external import load_external, source_paths
-from analysis.formatting import MISSING, format_table, fte, gbp, gbp_m, pct
+from analysis.formatting import MISSING, column_label, format_table, fte, gbp, gbp_m, pct
 from analysis.loaders import (
     STRUCTURES,
     load_budget_trajectory,
@@ -283,42 +283,19 @@ def structure_areas_table(results: TomResults, structure: str) -> pd.DataFrame:
     return costs[costs["structure"] == structure][_COST_COLUMNS[1:]]
 
 
-def _millions(value: object) -> str:
-    """Write a figure already in £m: ``£5.2m``, ``-£1.2m``."""
-    if pd.isna(value):
-        return MISSING
-    amount = round(float(value), 1)
-    return f"{'-' if amount < 0 else ''}£{abs(amount):,.1f}m"
-
-
 def _yes_no(value: object) -> str:
     return "yes" if bool(value) else "no"
-
-
-def _label(column: str) -> str:
-    """A column name in the users' words with its unit: ``true_cost_gbp`` -> True cost (£)."""
-    name = str(column)
-    for suffix, unit in (("_gbp_m", " (£m)"), ("_gbp", " (£)"), ("_fte", " (FTE)")):
-        if name.endswith(suffix):
-            name = name[: -len(suffix)] + unit
-            break
-    else:
-        if name == "fte":
-            name = "FTE"
-    name = name.replace("_", " ").replace(" fte", " FTE")
-    return name[:1].upper() + name[1:]
 
 
 def for_display(frame: pd.DataFrame) -> pd.DataFrame:
     """Return a table written for a reader: £ with thousands separators, FTE to one decimal,
     £m to one decimal, yes/no for flags, structure names capitalised, and column names with
     their units."""
-    formats = {c: _millions for c in frame.columns if str(c).endswith("_gbp_m")}
-    formats.update({c: _yes_no for c in frame.columns if frame[c].dtype == bool})
+    formats = {c: _yes_no for c in frame.columns if frame[c].dtype == bool}
     shown = format_table(frame, formats)
     if "structure" in shown.columns:
         shown["structure"] = shown["structure"].map(lambda s: STRUCTURE_NAMES.get(s, s))
-    return shown.rename(columns=_label)
+    return shown.rename(columns=column_label)
 
 
 def comparison_changes(results: TomResults, name: str) -> pd.DataFrame:

@@ -33,3 +33,14 @@ def test_format_table_uses_column_suffixes() -> None:
     )
     shown = fmt.format_table(table)
     assert shown.iloc[0].tolist() == ["Total", "£16,859,582", "349.0", "15.0%"]
+
+
+def test_figures_already_in_millions_and_labels_with_units() -> None:
+    assert fmt.gbp_millions(5.26) == "£5.3m"
+    assert fmt.gbp_millions(-1.14) == "-£1.1m"
+    assert fmt.gbp_millions(34.4) == "£34.4m"
+    table = pd.DataFrame({"variance_gbp_m": [2.4]})
+    assert fmt.format_table(table).iloc[0, 0] == "£2.4m"
+    assert fmt.column_label("true_cost_gbp") == "True cost (£)"
+    assert fmt.column_label("model_variance_gbp_m") == "Model variance (£m)"
+    assert fmt.column_label("agency_eligible_fte") == "Agency eligible (FTE)"
