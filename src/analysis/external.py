@@ -276,7 +276,8 @@ def _parse_values(
     text = cells.astype("string").fillna("").str.strip()
     plain = text.str.replace(",", "", regex=False) if finance else text
     values = pd.to_numeric(plain, errors="coerce")
-    is_number = values.notna()
+    # 'inf' and '1e999' parse as numbers, but no publisher prints an infinite figure.
+    is_number = values.notna() & np.isfinite(values.astype(float))
     if finance:
         formatted = text.str.fullmatch(_FORMATTED.pattern) | text.str.fullmatch(_NUMBER.pattern)
         is_number &= formatted.fillna(False)
@@ -358,6 +359,16 @@ def _layout_error(file: str, found: Iterable[str], expected: Iterable[str]) -> I
     )
 
 
+def _la_number(cells: pd.Series) -> pd.Series:
+    """Return the DfE LA numbers in ``cells``; missing where a cell is not one ('314 / 318').
+
+    Only digits are read: a float cast to Int64 would truncate '1.5' and overflow '1e30'.
+    """
+    text = cells.astype("string").str.strip()
+    whole = text.where(text.str.fullmatch(r"[0-9]{1,6}").fillna(False))
+    return pd.to_numeric(whole, errors="coerce").astype("Int64")
+
+
 def _ees_geography(frame: pd.DataFrame) -> pd.DataFrame:
     """Return the tidy geography columns of an EES file's rows."""
     level = frame["geographic_level"].astype("string").str.strip()
@@ -381,7 +392,7 @@ def _ees_geography(frame: pd.DataFrame) -> pd.DataFrame:
         {
             "geographic_level": level,
             "la_code": code,
-            "old_la_code": pd.to_numeric(col("old_la_code"), errors="coerce").astype("Int64"),
+            "old_la_code": _la_number(col("old_la_code")),
             "la_name": name,
             "region_code": region_code,
             "region_name": region_name,
@@ -396,7 +407,8 @@ def _check_ees(frame: pd.DataFrame, file: str, needed: Iterable[str]) -> None:
     if missing:
         raise _layout_error(file, frame.columns, [", ".join([*_EES_GEOGRAPHY, *needed])])
     bad_level = ~frame["geographic_level"].isin([NATIONAL, REGIONAL, LOCAL_AUTHORITY])
-    bad_year = pd.to_numeric(frame["time_period"], errors="coerce").isna()
+    year = frame["time_period"].astype("string").str.strip()
+    bad_year = ~year.str.fullmatch(r"[0-9]{4}").fillna(False)
     problems = [
         Problem(
             file=file,
@@ -694,7 +706,7 @@ def _read_sfr(frame: pd.DataFrame, source: Source, file: str) -> pd.DataFrame:
     is_region = level == REGIONAL
     code = code.mask(is_region, region_by_name).mask(level == NATIONAL, ENGLAND_CODE)
     inner_outer = is_region & region_by_name.isin(["E13000001", "E13000002"])
-    old = pd.to_numeric(frame["geog_c"].where(level == LOCAL_AUTHORITY), errors="coerce")
+    old = _la_number(frame["geog_c"].where(level == LOCAL_AUTHORITY))
     geography = pd.DataFrame(
         {
             "geographic_level": level.astype("string"),
@@ -781,6 +793,17 @@ def _read_finance(records: list[list[str]], source: Source, file: str) -> pd.Dat
         if fields and fields[0].strip() == "E-code":
             break  # a second table (class breakdown) follows the authorities
         body.append((offset, fields + [""] * (len(header) - len(fields))))
+    if not body:
+        raise InputError(
+            [
+                Problem(
+                    file=file,
+                    row=header_at + 2,
+                    expected="a row for each authority below the 'E-code' header",
+                    has_value=False,
+                )
+            ]
+        )
     frame = pd.DataFrame([f for _, f in body], columns=None).iloc[:, : len(header)]
     frame.columns = range(len(header))
     row_numbers = pd.Series([r for r, _ in body], index=frame.index)
@@ -1092,14 +1115,37 @@ def _read_source(source: Source, folder: Path | None) -> pd.DataFrame:
                 )
             ]
         )
+    try:
+        if source.raw_text:
+            records = list(csv.reader(io.StringIO(text, newline="")))
+        else:
+            frame = pd.read_csv(
+                io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False
+            )
+    except (csv.Error, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise _unreadable(file, exc) from None
     if source.raw_text:
-        records = list(csv.reader(io.StringIO(text, newline="")))
         tidy = source.reader(records, source, file)
     else:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)
         frame.columns = [str(c).strip() for c in frame.columns]
         tidy = source.reader(frame, source, file)
     return _finish(tidy, source)
+
+
+def _unreadable(file: str, exc: Exception) -> InputError:
+    """A file the CSV reader gave up on: ragged rows, an unclosed quote, an over-long cell."""
+    line = re.search(r"line (\d+)", str(exc))
+    return InputError(
+        [
+            Problem(
+                file=file,
+                row=int(line.group(1)) if line else None,
+                expected="comma-separated values with as many cells in each row as in the "
+                f"header and every opening quote closed; the reader stopped ({str(exc).strip()})",
+                has_value=False,
+            )
+        ]
+    )
 
 
 def _finish(tidy: pd.DataFrame, source: Source) -> pd.DataFrame:
