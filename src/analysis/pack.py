@@ -545,11 +545,21 @@ def recover(destination: Path, progress: Progress = _print) -> None:
         progress(f"{destination.name}: removed {build.name}, left by an interrupted run.")
 
 
+def _open_permissions(folder: Path) -> None:
+    """Give a build the permissions of an ordinary folder (temporary files are owner-only)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    folder.chmod(0o777 & ~umask)
+    for path in folder.rglob("*"):
+        path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
+
+
 def publish(build: Path, destination: Path) -> None:
     """Move a finished build into ``destination``, replacing any previous pack.
 
     Both renames stay on one disk; :func:`recover` completes them if a run is killed between.
     """
+    _open_permissions(build)
     aside = _previous_aside(destination)
     if destination.exists():
         os.rename(destination, aside)
@@ -830,6 +840,10 @@ def _finish_pack(
         if tables
         else []
     )
+    downloads += [
+        PackFile(f"{RESULTS_FOLDER}/{book.name}", "Excel workbook written by a notebook")
+        for book in sorted(results.glob("*.xlsx"))
+    ]
     downloads += [PackFile(f"{RESULTS_FOLDER}/{name}.csv", "result table (CSV)") for name in tables]
     atomic_write_text(
         build / "index.html",
@@ -995,6 +1009,17 @@ def verify_pack(folder: Path) -> Verification:
     """
     folder = Path(folder)
     record_path = folder / PACK_RECORD
+    if not record_path.is_file():
+        raise InputError(
+            [
+                Problem(
+                    file=display_path(folder),
+                    expected="a published pack folder such as reports/2025-03, holding the "
+                    "pack.json that `csc-finance pack` writes; this folder has none",
+                    has_value=False,
+                )
+            ]
+        )
     try:
         record = json.loads(record_path.read_text(encoding="utf-8"))
         sections = [

@@ -20,6 +20,7 @@ from filelock import FileLock
 from openpyxl import load_workbook
 
 from analysis import paths
+from analysis.cli import main
 from analysis.errors import InputError
 from analysis.pack import (
     ERROR_NOTE,
@@ -277,6 +278,21 @@ def test_verify_says_unchanged_then_names_what_changed(pack, options) -> None:
         ("pack file", "02_chart.html"),
     }
     assert "2 of " in format_verification(changed)
+
+
+def test_the_command_line_verifies_a_pack_and_refuses_a_busy_month(
+    pack, options, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result, _lines = pack
+    assert main(["verify", str(result.folder)]) == 0
+    assert "unchanged since the pack was made" in capsys.readouterr().out
+    arguments = ["pack", "--month", "2024-25 P12", "--out", str(options.reports_root)]
+    arguments += ["--notebooks", str(options.notebooks_folder)]
+    with FileLock(options.reports_root / ".2025-03.lock"):
+        assert main(arguments) == 1
+    assert "Another pack run for 2025-03 is in progress" in capsys.readouterr().err
+    assert main(["pack", "--month", "2025-03", "--from", "2025-01"]) == 2
+    assert "not both" in capsys.readouterr().err
 
 
 def test_verify_refuses_a_folder_that_is_not_a_pack(tmp_path: Path) -> None:
