@@ -4,7 +4,8 @@ assumptions, at what agency share it breaks even, and how likely an overspend is
 What is evaluated
 -----------------
 For each Target Operating Model structure (Before, Improvement, Efficient) this module prices
-**the structure's first full year** from the scenario's assumptions:
+**the structure a year on from its costing** (the year after the one its funding was set
+for) from the scenario's assumptions:
 
 * the **true cost** of its posts, from the cost model (:mod:`analysis.costs`): base cost plus
   agency premium, recruitment and retention payments. The one-off legacy retention award falls

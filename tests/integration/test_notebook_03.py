@@ -52,11 +52,11 @@ def test_papermill_cli_writes_headline_and_tables(tmp_path: Path) -> None:
     headline = json.loads((out / "headline_03_agency_sensitivity.json").read_text("utf-8"))
     # September 2019 is before the Efficient structure (April 2021): Improvement is reported.
     assert headline["summary"].startswith(
-        "In its first year under the scenario 'Base case', the Improvement structure costs "
-        "£18.6m against a funded budget of £18.0m: an overspend of £528,005. It breaks even at "
-        "an agency share of 3.2% (the scenario assumes 15.0%); each extra percentage point of "
-        "agency share costs £44,877 a year. Against the pay and demand its funding was set "
-        "for, it breaks even at 15.0%."
+        "A year on from its costing, under the scenario 'Base case', the Improvement structure "
+        "costs £18.6m against a funded budget of £18.0m: an overspend of £528,005. It breaks "
+        "even at an agency share of 3.2% (the scenario assumes 15.0%); each extra percentage "
+        "point of agency share costs £44,877 a year. Against the pay and demand its funding was "
+        "set for, it breaks even at 15.0%."
     )
     figures = {f["label"]: f for f in headline["figures"]}
     assert figures["Break-even agency share"]["value"] == "3.2%"

@@ -132,7 +132,7 @@ def test_cost_per_point_of_agency_share_by_hand(model):
 
 
 def test_break_even_share_against_a_hand_calculation(model):
-    """Improvement in its first year: 2% more eligible posts for demand, a 2% pay award."""
+    """Improvement a year on: 2% more eligible posts for demand, a 2% pay award."""
     eligible = ELIGIBLE_FTE * 1.02
     extra_salaries = ELIGIBLE_FTE * 0.02 * RETENTION_SALARY
     payments = eligible * (NEW_STARTER_RATE * 5_000 + 0.06 * RETENTION_SALARY)
