@@ -22,7 +22,6 @@ import difflib
 import hashlib
 import math
 import re
-import zipfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -390,39 +389,76 @@ def _translate(
 # ---- reading YAML files and resolving ``extends`` -----------------------------------------
 
 
+def _invalid_yaml(shown: str, exc: yaml.YAMLError) -> InputError:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    where = f"line {mark.line + 1}, character {mark.column + 1}" if mark else None
+    reason = getattr(exc, "problem", None) or str(exc)
+    return InputError(
+        [
+            Problem(
+                file=shown,
+                location=where,
+                expected=f"valid YAML; the reader stopped here ({reason}): check the "
+                "indentation, and quote text that contains ': ' or starts with a symbol",
+                has_value=False,
+            )
+        ]
+    )
+
+
 def _read_yaml(path: Path, shown: str) -> tuple[Any, dict[Key, int]]:
-    """Return a file's data and the line of every key, refusing duplicate keys."""
+    """Return a file's data and the line of every key, refusing duplicate keys and aliases."""
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(
             [Problem(file=shown, expected="a text file in UTF-8", value=f"byte {exc.start}")]
         ) from exc
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)  # refuses control characters such as NUL at once
+    except yaml.YAMLError as exc:
+        raise _invalid_yaml(shown, exc) from exc
     try:
         node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        where = f"line {mark.line + 1}, character {mark.column + 1}" if mark else None
-        reason = getattr(exc, "problem", None) or str(exc)
+        loader.dispose()
+        raise _invalid_yaml(shown, exc) from exc
+    except RecursionError:
+        loader.dispose()
         raise InputError(
             [
                 Problem(
                     file=shown,
-                    location=where,
-                    expected=f"valid YAML; the reader stopped here ({reason}): check the "
-                    "indentation, and quote text that contains ': ' or starts with a symbol",
+                    expected="blocks nested a few levels deep, as in scenarios/base.yaml; this "
+                    "file nests brackets or blocks hundreds of levels deep",
                     has_value=False,
                 )
             ]
-        ) from exc
-    finally:
-        loader.dispose()
+        ) from None
     lines: dict[Key, int] = {}
-    duplicates: list[Problem] = []
+    problems: list[Problem] = []
+    visited: set[int] = set()
 
     def walk(current: yaml.Node, key: Key) -> None:
+        if id(current) in visited:
+            # Only an alias (*name) reaches a node twice. Aliases are refused: a value written
+            # once could then appear anywhere, refer to itself, or multiply into millions.
+            line = lines.get(key)
+            problems.append(
+                Problem(
+                    file=shown,
+                    location=f"key '{_dotted(key)}'" + (f" (line {line})" if line else ""),
+                    expected="each value written out in full; YAML anchors and aliases "
+                    "(&name, *name) are not read in a scenario",
+                    has_value=False,
+                )
+            )
+            return
+        visited.add(id(current))
+        if isinstance(current, yaml.SequenceNode):
+            for item in current.value:
+                walk(item, key)
+            return
         if not isinstance(current, yaml.MappingNode):
             return
         seen: set[str] = set()
@@ -430,7 +466,7 @@ def _read_yaml(path: Path, shown: str) -> tuple[Any, dict[Key, int]]:
             name = str(key_node.value)
             child = (*key, name)
             if name in seen:
-                duplicates.append(
+                problems.append(
                     Problem(
                         file=shown,
                         location=f"key '{_dotted(child)}' (line {key_node.start_mark.line + 1})",
@@ -443,10 +479,16 @@ def _read_yaml(path: Path, shown: str) -> tuple[Any, dict[Key, int]]:
             lines[child] = key_node.start_mark.line + 1
             walk(value_node, child)
 
-    if node is not None:
-        walk(node, ())
-    if duplicates:
-        raise InputError(duplicates)
+    try:
+        if node is not None:
+            walk(node, ())
+        if problems:
+            raise InputError(problems)
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.YAMLError as exc:
+        raise _invalid_yaml(shown, exc) from exc
+    finally:
+        loader.dispose()
     return data, lines
 
 
@@ -1361,24 +1403,28 @@ def load_scenario_from_excel(path: str | Path) -> Scenario:
         not a workbook.
     """
     from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
 
     file = Path(path).resolve()
     shown = display_path(file)
     if not file.is_file():
         raise InputError([Problem(file=shown, expected="an existing workbook", has_value=False)])
+    not_a_workbook = InputError(
+        [
+            Problem(
+                file=shown,
+                expected="an Excel workbook (.xlsx) written by export_scenario_to_excel",
+                has_value=False,
+            )
+        ]
+    )
+    # Loaded whole (not read-only, which parses a sheet only when its rows are read), so a
+    # damaged file fails here and nowhere later. openpyxl raises whatever its zip, XML or cell
+    # parsing hits (BadZipFile, zlib.error, ParseError, IndexError, ValueError, ...); within this
+    # one call, each means the same to the user: the file is not a readable workbook.
     try:
-        book = load_workbook(file, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
-        raise InputError(
-            [
-                Problem(
-                    file=shown,
-                    expected="an Excel workbook (.xlsx) written by export_scenario_to_excel",
-                    has_value=False,
-                )
-            ]
-        ) from exc
+        book = load_workbook(file, data_only=True)
+    except Exception as exc:
+        raise not_a_workbook from exc
     try:
         data, origins, problems = _excel_data(book, shown)
     finally:
