@@ -249,6 +249,12 @@ def _values_as_arrays(
     return {k: np.broadcast_to(v, shape) for k, v in arrays.items()}, shape[0]
 
 
+def _relative(values: np.ndarray, base: float) -> np.ndarray:
+    """``values`` over the scenario's ``base``: how much a quantity of the basis scales. A
+    basis quantity of nothing (a structure with no eligible posts) stays nothing."""
+    return values / base if base else np.ones_like(values)
+
+
 def evaluate(
     model: SensitivityModel, values: Mapping[str, object], *, detail: bool = True
 ) -> dict[str, dict[str, np.ndarray]]:
@@ -295,12 +301,14 @@ def evaluate(
         agency_eligible_fte=base.agency_eligible_fte,
     )
     staffing = (1.0 + v["demand_growth_rate"]) * v["workforce_ratio"]
-    salary_ratio = column("retention_salary_gbp_per_fte") / base.retention_salary_gbp_per_fte
+    salary_ratio = _relative(
+        column("retention_salary_gbp_per_fte"), base.retention_salary_gbp_per_fte
+    )
     results: dict[str, dict[str, np.ndarray]] = {}
     for basis in model.structures:
         basis = basis if detail else basis.whole()
         name = f"agency_eligible_fte_{basis.structure}"
-        eligible_ratio = column(name) / base.agency_eligible_fte[basis.structure]
+        eligible_ratio = _relative(column(name), base.agency_eligible_fte[basis.structure])
 
         def price(factor: np.ndarray, basis: StructureBasis = basis, ratio=eligible_ratio):
             """True cost by area with the eligible posts scaled by ``factor``; extra posts
@@ -842,6 +850,7 @@ def published_cases(
 
 
 def assumptions_used(model: SensitivityModel, names: Iterable[str]) -> pd.DataFrame:
-    """The scenario's assumptions table restricted to ``names`` (for the notebook)."""
-    table = model.scenario.assumptions_table()
-    return table[table["name"].isin(list(names))].reset_index(drop=True)
+    """The scenario's assumptions table restricted to ``names``, in that order (for the
+    notebook's list of the assumptions behind its figures)."""
+    table = model.scenario.assumptions_table().set_index("name")
+    return table.loc[list(names)].reset_index()
