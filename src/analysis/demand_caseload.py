@@ -13,10 +13,11 @@ forecast of children looked after beside the published budget and spend
 "Next year" is the year ending 31 March after the end of the reporting month's financial
 year: for a March 2025 report (2024/25 period 12) it is the year to 31 March 2026.
 
-Forecast methods: when an all-LA backtest has chosen a method per measure (pass it as
-``chosen``), that is used; otherwise each measure is backtested on this LA's own series
-(one year ahead, the latest :data:`QUICK_BACKTEST_ORIGINS` origins) and the method with the
-lowest MASE is used, which keeps one LA's report to a few seconds.
+Forecast methods: when the all-LA backtest table (:func:`analysis.demand.backtest_all`) has
+been kept as ``data/processed/forecast_accuracy_all_las.csv`` (:func:`cached_all_la_accuracy`)
+each measure uses the method it chose and the report shows this LA's rows of it; otherwise
+each measure is backtested on this LA's own series (one year ahead, the latest
+:data:`QUICK_BACKTEST_ORIGINS` origins) and the method with the lowest MASE is used.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -31,6 +33,7 @@ import pandas as pd
 from analysis import demand, external, placements, workforce
 from analysis.comparisons import ENGLAND_CODE, ons_region, rates_per_10k
 from analysis.errors import InputError
+from analysis.paths import processed_dir
 from analysis.periods import financial_year_start, parse_reporting_month
 
 if TYPE_CHECKING:
@@ -71,6 +74,18 @@ YEARS_BEYOND_NEXT = 1
 
 BOUNDS: tuple[str, ...] = ("forecast", "lower_80", "upper_80", "lower_95", "upper_95")
 
+#: Where the all-LA backtest table is kept for the monthly reports to reuse.
+ALL_LA_ACCURACY_FILE = "forecast_accuracy_all_las.csv"
+
+
+def cached_all_la_accuracy(folder: Path | None = None) -> pd.DataFrame | None:
+    """The kept all-LA backtest table (``data/processed/forecast_accuracy_all_las.csv``), or
+    ``None`` when no all-LA backtest has been kept (each LA is then backtested on its own)."""
+    path = (folder or processed_dir()) / ALL_LA_ACCURACY_FILE
+    if not path.is_file():
+        return None
+    return pd.read_csv(path, dtype={"measure": "str", "la_code": "str", "method": "str"})
+
 
 @dataclass(frozen=True)
 class DemandCaseload:
@@ -86,6 +101,7 @@ class DemandCaseload:
     forecast: pd.DataFrame
     accuracy: pd.DataFrame
     chosen: dict[str, str]
+    accuracy_basis: str
     cases: pd.DataFrame
     required: pd.DataFrame
     required_summary: pd.DataFrame
@@ -221,8 +237,13 @@ def _forecast(
     for measure in dict.fromkeys(history["measure"]):
         series = _series(history, measure)
         observed = series.dropna()
-        if observed.empty:
-            notes.append(f"{MEASURE_LABELS[measure]}: every published figure is suppressed.")
+        if observed.empty or pd.isna(series.iloc[-1]):
+            # A forecast from years before a suppressed latest figure would be stale and could
+            # hint at the hidden count, so there is none.
+            notes.append(
+                f"{MEASURE_LABELS[measure]}: the latest published figure is suppressed or not "
+                "available, so it is not forecast."
+            )
             continue
         last_year = int(observed.index.max().year)
         horizon = max(next_year - last_year, 1) + YEARS_BEYOND_NEXT
@@ -269,17 +290,24 @@ def _cases_and_fte(
                 cases = workforce.cases_by_team(measures, params)
             except InputError as error:
                 missing = ", ".join(p.column or "" for p in error.problems)
-                notes.append(
-                    f"Caseload and FTE for {year} not worked out: no usable figure for {missing}."
-                )
+                what = "Caseload and FTE" if bound == "forecast" else "The 80% range of FTE"
+                notes.append(f"{what} for {year} not worked out: no usable figure for {missing}.")
                 break
             scenario_name = label if bound == "forecast" else f"{label}_{bound}"
             cases_frames.append(cases.assign(basis=scenario_name, year=year))
             required_frames.append(
                 workforce.required_fte(cases, params).assign(basis=scenario_name, year=year)
             )
-    cases = pd.concat(cases_frames, ignore_index=True) if cases_frames else pd.DataFrame()
-    required = pd.concat(required_frames, ignore_index=True) if required_frames else pd.DataFrame()
+    cases = (
+        pd.concat(cases_frames, ignore_index=True)
+        if cases_frames
+        else pd.DataFrame(columns=["team", "cases", "basis", "year"])
+    )
+    required = (
+        pd.concat(required_frames, ignore_index=True)
+        if required_frames
+        else pd.DataFrame(columns=[*workforce.REQUIRED_COLUMNS, "basis", "year"])
+    )
     return cases, required
 
 
@@ -297,7 +325,7 @@ def analyse(
     reporting_month: str,
     scenario: Scenario,
     *,
-    chosen: Mapping[str, str] | None = None,
+    all_la_accuracy: pd.DataFrame | None = None,
     workforce_extract: pd.DataFrame | None = None,
 ) -> DemandCaseload:
     """Demand, caseload, FTE and placement cost for one LA as at a reporting month.
@@ -313,9 +341,11 @@ def analyse(
         ``YYYY-MM``.
     scenario
         Supplies the caseload targets, workforce allowances and placement unit costs.
-    chosen
-        Measure -> forecasting method from the all-LA backtest
-        (:func:`analysis.demand.choose_methods`); a quick backtest on this LA when omitted.
+    all_la_accuracy
+        The all-LA backtest (:func:`analysis.demand.backtest_all`), when one has been run and
+        kept: each measure's method is then the one it chose
+        (:func:`analysis.demand.choose_methods`) and the accuracy shown is this LA's rows of it.
+        When omitted, each measure is backtested on this LA's own series (a few seconds).
     workforce_extract
         A council's own workforce extract (:func:`analysis.localdata.load_workforce_extract`);
         when given, its latest month up to the reporting month is the actual workforce.
@@ -327,7 +357,9 @@ def analyse(
         assumption the models need.
     """
     month = parse_reporting_month(reporting_month)
-    la = external.resolve_la(la_code, external.la_lookup(tidy))
+    # The lookup needs only LA rows; handing it those alone halves its time.
+    la_rows = tidy[tidy["geographic_level"] == external.LOCAL_AUTHORITY]
+    la = external.resolve_la(la_code, external.la_lookup(la_rows))
     code, name = str(la["la_code"]), str(la["la_name"])
     params = workforce.workforce_parameters(scenario)
     costs = placements.unit_costs(scenario)
@@ -340,12 +372,16 @@ def analyse(
     )
 
     history = _history(published, code, notes)
-    if chosen is None:
+    wanted = all_la_accuracy is not None and all_la_accuracy["measure"].isin(FORECAST_MEASURES)
+    if all_la_accuracy is not None and wanted.any():
+        rows = all_la_accuracy[wanted]
+        chosen_methods = demand.choose_methods(rows)
+        accuracy = rows[rows["la_code"] == code].reset_index(drop=True)
+        accuracy_basis = "all_las"
+    else:
         accuracy = quick_accuracy(history, code)
         chosen_methods = demand.choose_methods(accuracy) if len(accuracy) else {}
-    else:
-        accuracy = pd.DataFrame(columns=["measure", "la_code", *demand.ACCURACY_COLUMNS])
-        chosen_methods = dict(chosen)
+        accuracy_basis = "this_la" if len(accuracy) else "none"
     forecast = _forecast(history, chosen_methods, next_year, notes)
 
     now_year = _latest_complete_year(history)
@@ -415,6 +451,7 @@ def analyse(
         forecast=forecast,
         accuracy=accuracy,
         chosen=chosen_methods,
+        accuracy_basis=accuracy_basis,
         cases=cases,
         required=required,
         required_summary=required_summary,

@@ -94,22 +94,17 @@ def protected_counts(result: DemandCaseload) -> pd.DataFrame:
     protected = disclosure.protect_counts(
         long, value="count", groups=["measure", "period_end", "kind"], margins_known=False
     )
-    wide = protected.pivot_table(
-        index=["measure", "period_end"],
-        columns="kind",
-        values="count",
-        aggfunc="first",
-        dropna=False,
-    )
-    symbols = protected.pivot_table(
-        index=["measure", "period_end"], columns="kind", values="symbol", aggfunc="first"
-    )
+    # Each (measure, period end, kind) is one cell, so a plain pivot keeps only the rows
+    # that exist (pivot_table with dropna=False would invent every measure x date pair).
     kinds = ["published", *BOUNDS]
-    wide = wide.reindex(columns=kinds)
+    keys = ["measure", "period_end"]
+    wide = protected.pivot(index=keys, columns="kind", values="count").reindex(columns=kinds)
+    symbols = protected.pivot(index=keys, columns="kind", values="symbol").reindex(
+        index=wide.index, columns=kinds
+    )
     wide.columns.name = None
-    symbols = symbols.reindex(columns=kinds)
     for kind in kinds:
-        wide[f"{kind}_symbol"] = symbols[kind].fillna("").astype(str)
+        wide[f"{kind}_symbol"] = [s if isinstance(s, str) else "" for s in symbols[kind]]
     wide = wide.reset_index()
     methods = result.forecast.drop_duplicates("measure").set_index("measure")["method"]
     wide["method"] = wide["measure"].map(methods)
@@ -526,28 +521,36 @@ def headline(result: DemandCaseload, caseload_amber: float, caseload_red: float)
     year = result.next_year
     sentences = []
     figures = []
+
+    def forecast_of(measure: str) -> str:
+        written = protected_value(protected, measure, year, "forecast")
+        if written == fmt.MISSING:
+            return written
+        low = protected_value(protected, measure, year, "lower_80")
+        high = protected_value(protected, measure, year, "upper_80")
+        return f"{written} (80% interval {low} to {high})"
+
+    parts = [
+        f"{forecast_of(measure)} {words}"
+        for measure, words in (
+            ("cla_at_31_march", "children looked after"),
+            ("cpp_at_31_march", "children on a child protection plan"),
+            ("cin_at_31_march", "children in need"),
+        )
+        if forecast_of(measure) != fmt.MISSING
+    ]
+    if parts:
+        text = f"By 31 March {year} {result.la_name} is forecast to have " + (
+            ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
+        )
+        referrals = protected_value(protected, "referrals", year, "forecast")
+        if referrals != fmt.MISSING:
+            text += f", after {referrals} referrals in the year"
+        sentences.append(text + ".")
     cla = protected_value(protected, "cla_at_31_march", year, "forecast")
     if cla != fmt.MISSING:
         low = protected_value(protected, "cla_at_31_march", year, "lower_80")
         high = protected_value(protected, "cla_at_31_march", year, "upper_80")
-        others = [
-            f"{protected_value(protected, m, year, 'forecast')} {label}"
-            for m, label in (
-                ("cin_at_31_march", "children in need"),
-                ("cpp_at_31_march", "children on a child protection plan"),
-            )
-            if protected_value(protected, m, year, "forecast") != fmt.MISSING
-        ]
-        referrals = protected_value(protected, "referrals", year, "forecast")
-        text = (
-            f"By 31 March {year} {result.la_name} is forecast to look after {cla} children "
-            f"(80% interval {low} to {high})"
-        )
-        if others:
-            text += ", with " + " and ".join(others)
-        if referrals != fmt.MISSING:
-            text += f", after {referrals} referrals in the year"
-        sentences.append(text + ".")
         figures.append(
             HeadlineFigure(
                 label=f"Children looked after, 31 March {year} (forecast)",
@@ -685,16 +688,15 @@ def about(result: DemandCaseload, scenario_name: str, local_data: str) -> str:
         f"{MEASURE_LABELS[m]}: {METHOD_SHORT.get(method, method)}"
         for m, method in result.chosen.items()
     )
-    chosen_how = (
-        "Each measure's forecasting method was chosen by a backtest on this council's own "
-        "series: every method refitted on the years up to each of the latest origins and "
-        "scored one year ahead, lowest MASE chosen"
-        if len(result.accuracy)
-        else "Each measure's forecasting method was chosen by the backtest across all councils"
-        if result.chosen
-        else "Every series is too short to backtest, so each forecast carries the last value "
-        "forward"
-    )
+    chosen_how = {
+        "this_la": "Each measure's forecasting method was chosen by a backtest on this "
+        "council's own series: every method refitted on the years up to each of the latest "
+        "origins and scored one year ahead, lowest MASE chosen",
+        "all_las": "Each measure's forecasting method was chosen by the backtest across all "
+        "English councils (lowest median MASE)",
+        "none": "Every series is too short to backtest, so each forecast carries the last value "
+        "forward",
+    }[result.accuracy_basis]
     lines = [
         f"Figures published by the end of {result.reporting_month} for {result.la_name} "
         f"({result.la_code}), compared with {result.region_name or 'its region'} and England. "

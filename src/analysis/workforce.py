@@ -66,6 +66,19 @@ ROLE_LABELS: dict[str, str] = {
 
 CONTRACT_TYPES: tuple[str, ...] = ("permanent", "agency", "vacant")
 
+#: Columns of the table :func:`required_fte` returns.
+REQUIRED_COLUMNS: tuple[str, ...] = (
+    "team",
+    "role",
+    "cases_held",
+    "caseload_target",
+    "fte_for_cases",
+    "vacancy_allowance_fte",
+    "sickness_allowance_fte",
+    "training_allowance_fte",
+    "required_fte",
+)
+
 #: Calendar weeks in a year (365.25 / 7): turns durations in weeks into shares of a year.
 WEEKS_PER_YEAR = 365.25 / 7
 
@@ -391,7 +404,7 @@ def required_fte(
                     "required_fte": fte * (1 + params.total_allowance),
                 }
             )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=list(REQUIRED_COLUMNS))
 
 
 def required_fte_summary(required: pd.DataFrame) -> pd.DataFrame:

@@ -1,0 +1,146 @@
+"""Notebook 01's computation for one LA: published-by-month cut, forecasts, cases, FTE, costs,
+and what is shown of them (disclosure control, generated headline)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from analysis import demand_views as views
+from analysis import formatting as fmt
+from analysis import workforce
+from analysis.demand_caseload import (
+    ALL_LA_ACCURACY_FILE,
+    FORECAST_MEASURES,
+    analyse,
+    cached_all_la_accuracy,
+    next_year_of,
+)
+from analysis.errors import InputError
+from analysis.external import load_external
+from analysis.scenario import load_scenario
+
+
+def _all_la_accuracy(method: str = "naive") -> pd.DataFrame:
+    """A stand-in for the all-LA backtest that chose ``method`` for every measure."""
+    return pd.DataFrame(
+        {
+            "measure": list(FORECAST_MEASURES),
+            "la_code": "E09000002",
+            "method": method,
+            "n_origins": 3,
+            "n_forecasts": 3,
+            "mape": 5.0,
+            "mase": 0.9,
+            "inside_80": 2,
+            "inside_95": 3,
+            "coverage_80": 2 / 3,
+            "coverage_95": 1.0,
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def tidy() -> pd.DataFrame:
+    return load_external()
+
+
+@pytest.fixture(scope="module")
+def barking(tidy: pd.DataFrame):
+    return analyse(
+        tidy, "E09000002", "2025-12", load_scenario(), all_la_accuracy=_all_la_accuracy()
+    )
+
+
+def test_next_year_is_the_end_of_the_following_financial_year() -> None:
+    assert next_year_of("2025-03") == 2026  # 2024/25 P12 -> year to March 2026
+    assert next_year_of("2025-04") == 2027  # 2025/26 P1 -> year to March 2027
+    assert next_year_of("2024-25 P12") == 2026
+
+
+def test_only_figures_published_by_the_month_are_used(barking) -> None:
+    """December 2025: CLA 2025 (November 2025) is out; the September 2025 workforce census
+    (March 2026) is not, so the actual workforce is September 2024's."""
+    history = barking.history.set_index(["measure", "year"])["count"]
+    assert history["cla_at_31_march", 2025] == 431
+    assert barking.actual.as_at == "2024-09-30"
+    assert barking.actual.permanent_fte == pytest.approx(209.4)
+    assert barking.actual.agency_fte == 48
+
+
+def test_all_la_choice_is_used_and_cases_follow_the_forecast(barking) -> None:
+    """Every method 'naive': CLA at March 2027 is the last published value, 431."""
+    assert barking.accuracy_basis == "all_las"
+    assert set(barking.chosen.values()) == {"naive"}
+    assert barking.next_year_value("cla_at_31_march") == 431
+    cases = barking.cases[barking.cases["basis"] == "next_year"].set_index("team")["cases"]
+    assert cases["cla"] == 431
+    assert cases["cp"] == 349  # CPP at 31 March 2025, carried forward
+    params = workforce.workforce_parameters(load_scenario())
+    again = workforce.required_fte(cases.reset_index(), params)
+    required = barking.required[barking.required["basis"] == "next_year"]
+    assert required["required_fte"].sum() == pytest.approx(again["required_fte"].sum())
+
+
+def test_placement_cost_uses_the_forecast_and_sits_beside_the_budget(barking) -> None:
+    cost = barking.placement_cost.set_index("financial_year")
+    per_child = barking.cost_per_child
+    england = per_child[
+        (per_child["mix_source"] == "england") & (per_child["placement_group"] == "total")
+    ]["weighted_annual_cost_gbp"].iloc[0]
+    # 2025/26: opening 431 (March 2025), closing 431 (naive forecast).
+    assert cost.loc["2025/26", "children_looked_after_avg"] == 431
+    assert cost.loc["2025/26", "placement_cost_gbp"] == pytest.approx(431 * england)
+    assert cost.loc["2023/24", "csc_budget_gbp"] == 70_172_000
+
+
+def test_headline_is_written_from_the_figures(barking) -> None:
+    headline = views.headline(barking, 1.0, 1.1)
+    assert "By 31 March 2027 Barking and Dagenham is forecast to have 431 (80% interval" in (
+        headline.summary
+    )
+    assert "14.9 cases each at 30 September 2024 (England 15.4)" in headline.summary
+    required = barking.required[barking.required["basis"] == "next_year"]["required_fte"].sum()
+    assert f"needs {fmt.fte(required)} social work FTE" in headline.summary
+    assert headline.figures[0].value == "431"
+
+
+def test_a_council_with_suppressed_counts_shows_none_of_them(tidy: pd.DataFrame) -> None:
+    """Isles of Scilly: children looked after and child protection plans are suppressed in the
+    latest years, so neither is forecast; any forecast bound of 1 to 5 is hidden as 'c'."""
+    result = analyse(
+        tidy, "E06000053", "2025-12", load_scenario(), all_la_accuracy=_all_la_accuracy()
+    )
+    assert "cla_at_31_march" not in set(result.forecast["measure"])
+    assert any("Children looked after" in note for note in result.notes)
+    protected = views.protected_counts(result)
+    shown = protected[["published", "forecast", "lower_80", "upper_80", "lower_95", "upper_95"]]
+    values = shown.to_numpy().ravel()
+    values = values[pd.notna(values)]
+    assert not ((values > 0) & (values < 5.5)).any()
+    summary = views.headline(result, 1.0, 1.1).summary
+    assert "children looked after" not in summary
+    assert "nan" not in summary
+
+
+def test_an_earlier_ons_code_finds_the_same_council(tidy: pd.DataFrame) -> None:
+    """Gateshead was E08000020 before 2013 (E08000037 now, DfE LA number 390)."""
+    result = analyse(
+        tidy, "E08000020", "2025-12", load_scenario(), all_la_accuracy=_all_la_accuracy()
+    )
+    assert result.la_name == "Gateshead"
+    assert result.actual is not None
+    assert result.history["year"].max() == 2025
+
+
+def test_unknown_la_is_a_clear_error(tidy: pd.DataFrame) -> None:
+    with pytest.raises(InputError) as caught:
+        analyse(tidy, "E09999999", "2025-03", load_scenario(), all_la_accuracy=_all_la_accuracy())
+    assert "column 'la_code': found 'E09999999'" in caught.value.report()
+
+
+def test_cached_all_la_accuracy_is_read_when_present(tmp_path) -> None:
+    assert cached_all_la_accuracy(tmp_path) is None
+    _all_la_accuracy("drift").to_csv(tmp_path / ALL_LA_ACCURACY_FILE, index=False)
+    table = cached_all_la_accuracy(tmp_path)
+    assert set(table["method"]) == {"drift"}
