@@ -192,6 +192,23 @@ class DropStderr(Preprocessor):
         return cell, resources
 
 
+class ChartDescriptions(Preprocessor):
+    """Describe each chart for screen readers by the section it sits in (its alt text)."""
+
+    def preprocess(self, nb, resources):  # noqa: D102 - nbconvert's interface
+        section = notebook_title(nb, "this report")
+        for cell in nb.cells:
+            if cell.cell_type == "markdown":
+                headings = [line for line in cell.source.splitlines() if line.startswith("#")]
+                if headings:
+                    section = headings[-1].lstrip("#").strip() or section
+                continue
+            for output in cell.get("outputs", []):
+                if "image/svg+xml" in output.get("data", {}):
+                    output.setdefault("metadata", {})["csc_alt"] = f"Chart in '{section}'"
+        return nb, resources
+
+
 @functools.cache
 def _exporter() -> HTMLExporter:
     # Built once per process: the first export costs ~0.25 s, later ones a few milliseconds.
@@ -215,6 +232,7 @@ def _exporter() -> HTMLExporter:
     )
     exporter.register_preprocessor(DropStderr(enabled=True), enabled=True)
     exporter.register_preprocessor(EscapedMarkdownOutputs(enabled=True), enabled=True)
+    exporter.register_preprocessor(ChartDescriptions(enabled=True), enabled=True)
     return exporter
 
 

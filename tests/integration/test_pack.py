@@ -491,19 +491,16 @@ def test_la_codes_are_checked() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(
-    not list(paths.notebooks_dir().glob("[0-9][0-9]_*.ipynb")),
-    reason="notebooks/ holds no NN_*.ipynb notebooks yet",
-)
-def test_the_real_pack_runs_for_the_latest_month(tmp_path: Path) -> None:
-    options = PackOptions(reports_root=tmp_path / "reports", notebooks_folder=paths.notebooks_dir())
-    result = run_pack(resolve_month("latest"), options, progress=lambda _line: None)
+def test_the_real_pack_runs_for_the_latest_month(real_pack) -> None:
+    result = real_pack
     notebooks = find_notebooks(paths.notebooks_dir())
     assert [run.notebook for run in result.notebooks] == [n.name for n in notebooks]
     for run in result.notebooks:
         html = (result.folder / run.html).read_text(encoding="utf-8")
         assert "<script" not in html.lower()
+        assert 'class="csc-headline"' in html, f"{run.notebook} wrote no headline"
         assert (result.folder / run.html).stat().st_size < 2_000_000
     index = (result.folder / "index.html").read_text(encoding="utf-8")
     assert index.count('class="csc-entry"') == len(notebooks)
+    assert (result.folder / "results.xlsx").is_file()
     assert verify_pack(result.folder).changes == []
