@@ -53,6 +53,7 @@ import functools
 import hashlib
 import io
 import re
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -1119,10 +1120,24 @@ def _read_source(source: Source, folder: Path | None) -> pd.DataFrame:
         if source.raw_text:
             records = list(csv.reader(io.StringIO(text, newline="")))
         else:
-            frame = pd.read_csv(
-                io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False
-            )
-    except (csv.Error, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            with warnings.catch_warnings():
+                # Data rows longer than the header would silently become the index, shifting
+                # every value into the wrong column; with index_col=False pandas cuts them
+                # short with only this warning. Either way the file is not as published.
+                warnings.simplefilter("error", pd.errors.ParserWarning)
+                frame = pd.read_csv(
+                    io.StringIO(text),
+                    dtype=str,
+                    keep_default_na=False,
+                    na_filter=False,
+                    index_col=False,
+                )
+    except (
+        csv.Error,
+        pd.errors.ParserError,
+        pd.errors.ParserWarning,
+        pd.errors.EmptyDataError,
+    ) as exc:
         raise _unreadable(file, exc) from None
     if source.raw_text:
         tidy = source.reader(records, source, file)
