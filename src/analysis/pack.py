@@ -932,6 +932,10 @@ def run_batch(
     """
     if jobs is not None and jobs < 1:
         raise InputError([Problem(file="--jobs", value=jobs, expected="a whole number >= 1")])
+    if not months:
+        raise InputError(
+            [Problem(file="the batch", expected="at least one month to run", has_value=False)]
+        )
     plan_notebooks(options, months[0])
     workers = min(jobs or default_jobs(), len(months))
     texts = [str(month) for month in months]
