@@ -8,8 +8,13 @@ notebooks for one month.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -348,6 +353,47 @@ def test_a_cell_that_runs_too_long_is_stopped_and_named(tmp_path: Path) -> None:
     assert "timed out: it ran longer than the 2 seconds allowed" in str(failure.value)
     assert "there was no earlier pack" in str(failure.value)
     assert not (tmp_path / "reports" / "2025-03").exists()
+
+
+def _kernels_running_in(folder: Path) -> list[int]:
+    kernels = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if b"ipykernel" in (proc / "cmdline").read_bytes() and (
+                Path(os.readlink(proc / "cwd")) == folder
+            ):
+                kernels.append(int(proc.name))
+        except (OSError, ValueError):
+            continue
+    return kernels
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs Linux /proc to find kernels")
+def test_a_run_stopped_with_sigterm_publishes_nothing_and_leaves_no_kernel(
+    pack, options, workspace
+) -> None:
+    result, _lines = pack
+    before = _tree_hashes(result.folder)
+    stalled = _copy_fixtures(workspace / "stalled")
+    _break(stalled / "02_chart.ipynb", 3, "import time\n\ntime.sleep(120)")
+    command = [sys.executable, "-m", "analysis", "pack", "--month", "2025-03"]
+    command += ["--out", str(options.reports_root), "--notebooks", str(stalled)]
+    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in run.stdout:
+        if "02_chart.ipynb: running" in line:
+            break
+    deadline = time.monotonic() + 60
+    while not _kernels_running_in(stalled) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1)  # the kernel is now inside the sleeping cell
+    run.send_signal(signal.SIGTERM)
+    _out, err = run.communicate(timeout=60)
+    assert run.returncode == 130
+    assert "nothing half-written was published" in err
+    assert _tree_hashes(result.folder) == before
+    assert not list(options.reports_root.glob(".2025-03.building-*"))
+    time.sleep(1)
+    assert _kernels_running_in(stalled) == []
 
 
 def test_a_second_run_for_the_same_month_is_refused_while_one_holds_the_lock(options) -> None:
