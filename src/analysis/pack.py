@@ -27,15 +27,17 @@ and children in need files in ``data/raw/external/``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import os
 import re
 import shutil
 import tempfile
+import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -86,6 +88,8 @@ ERROR_NOTE = "ERROR.txt"
 
 #: Seconds one cell may run before the run is stopped (unattended runs must not hang).
 DEFAULT_CELL_TIMEOUT_S = 600
+#: Seconds between "still running" lines while a long notebook runs.
+HEARTBEAT_S = 30
 
 #: What the pack passes to a notebook that declares it; every value is text.
 PACK_PARAMETERS = ("reporting_month", "scenario_path", "output_dir", "la_code")
@@ -708,7 +712,8 @@ def _build_pack(
         tables_before = read_manifest(results)
         notebook_started = time.perf_counter()
         try:
-            execute_notebook(notebook, executed_path, parameters, options.cell_timeout_s)
+            with _heartbeat(label, started, progress):
+                execute_notebook(notebook, executed_path, parameters, options.cell_timeout_s)
         except Exception as exc:
             _fail(month, notebook, executed_path, exc, build, destination, options)
         seconds = time.perf_counter() - notebook_started
@@ -750,6 +755,24 @@ def _build_pack(
         )
     _finish_pack(month, scenario, scenario_hashes, code, packages, notebooks, runs, build, values)
     return runs
+
+
+@contextlib.contextmanager
+def _heartbeat(label: str, started: float, progress: Progress) -> Iterator[None]:
+    """Report every :data:`HEARTBEAT_S` seconds that a long notebook is still running."""
+    done = threading.Event()
+
+    def beat() -> None:
+        while not done.wait(HEARTBEAT_S):
+            progress(f"{label}: still running (elapsed {time.perf_counter() - started:.1f} s)")
+
+    thread = threading.Thread(target=beat, name="pack-progress", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
 
 
 def _fail(

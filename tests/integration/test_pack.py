@@ -24,6 +24,7 @@ import pytest
 from filelock import FileLock
 from openpyxl import load_workbook
 
+from analysis import pack as pack_module
 from analysis import paths
 from analysis.cli import main
 from analysis.errors import InputError
@@ -340,15 +341,20 @@ def test_a_broken_notebook_leaves_the_previous_pack_untouched(pack, options, wor
     assert not list(options.reports_root.glob(".2025-03.*building*"))
 
 
-def test_a_cell_that_runs_too_long_is_stopped_and_named(tmp_path: Path) -> None:
+def test_a_cell_that_runs_too_long_is_stopped_and_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pack_module, "HEARTBEAT_S", 0.5)
     slow = _copy_fixtures(tmp_path / "slow")
     (slow / "02_chart.ipynb").unlink()
     _break(slow / "01_summary.ipynb", 3, "import time\n\ntime.sleep(120)")
     slow_options = PackOptions(
         reports_root=tmp_path / "reports", notebooks_folder=slow, cell_timeout_s=2
     )
+    lines: list[str] = []
     with pytest.raises(NotebookFailed) as failure:
-        run_pack(MONTH, slow_options, progress=lambda _line: None)
+        run_pack(MONTH, slow_options, progress=lines.append)
+    assert any("01_summary.ipynb: still running (elapsed" in line for line in lines)
     assert "01_summary.ipynb at cell 4 (which begins `import time`)" in str(failure.value)
     assert "timed out: it ran longer than the 2 seconds allowed" in str(failure.value)
     assert "there was no earlier pack" in str(failure.value)
