@@ -1264,6 +1264,8 @@ def _sheet_rows(
                 has_value=False,
             )
         )
+        # Rows cannot be read without their name or key column; the header is the problem.
+        return [], problems
     found = []
     for number, row in enumerate(rows[1:], start=2):
         cells = {name: _cell(row[i]) if i < len(row) else None for name, i in positions.items()}
