@@ -9,8 +9,9 @@ prediction intervals, and the evidence for which method to trust:
   with seasonality);
 * methods, simplest first: ``naive`` (the last value), ``seasonal_naive`` (the same month last
   year; monthly only), ``drift`` (the straight line from the first to the last value),
-  ``holt`` and ``damped_holt`` (statsmodels exponential smoothing with additive errors and a
-  linear or damped trend, plus an additive season for monthly data) and ``arima``
+  ``ses``, ``holt`` and ``damped_holt`` (statsmodels exponential smoothing with additive
+  errors and no trend, a linear or a damped trend, plus an additive season for monthly data)
+  and ``arima``
   (ARIMA(1,1,0) with drift for annual data, the seasonal "airline" ARIMA(0,1,1)(0,1,1) for
   monthly data);
 * the **rolling-origin backtest** refits every method on the data up to each origin, forecasts
@@ -61,15 +62,24 @@ Frequency = Literal["annual", "monthly"]
 SEASON_LENGTH: Mapping[str, int] = {"annual": 1, "monthly": 12}
 
 #: Every method, simplest first: a tie in backtest accuracy goes to the earlier one.
-METHODS: tuple[str, ...] = ("naive", "seasonal_naive", "drift", "holt", "damped_holt", "arima")
+METHODS: tuple[str, ...] = (
+    "naive",
+    "seasonal_naive",
+    "drift",
+    "ses",
+    "holt",
+    "damped_holt",
+    "arima",
+)
 BASELINE_METHODS: tuple[str, ...] = ("naive", "seasonal_naive", "drift")
-MODEL_METHODS: tuple[str, ...] = ("holt", "damped_holt", "arima")
+MODEL_METHODS: tuple[str, ...] = ("ses", "holt", "damped_holt", "arima")
 
 #: What each method is, in words for a report.
 METHOD_DESCRIPTIONS: Mapping[str, str] = {
     "naive": "last value carried forward",
     "seasonal_naive": "same month of the previous year",
     "drift": "straight line from the first to the last value",
+    "ses": "simple exponential smoothing: a level, no trend (plus a season for monthly data)",
     "holt": "exponential smoothing with a linear trend (Holt; Holt-Winters for monthly data)",
     "damped_holt": "exponential smoothing with a damped trend (plus a season for monthly data)",
     "arima": "ARIMA(1,1,0) with drift (annual); ARIMA(0,1,1)(0,1,1)12 (monthly)",
@@ -232,14 +242,15 @@ def _drift(y: np.ndarray, horizon: int) -> tuple[np.ndarray, np.ndarray]:
     return mean, sigma * np.sqrt(steps * (1 + steps / span))
 
 
-def _ets(y: np.ndarray, horizon: int, season: int, damped: bool) -> tuple[np.ndarray, np.ndarray]:
+def _ets(y: np.ndarray, horizon: int, season: int, trend: str) -> tuple[np.ndarray, np.ndarray]:
+    """ETS with additive errors; ``trend`` is "none", "linear" or "damped"."""
     filled = pd.Series(y).interpolate(limit_area="inside")
     seasonal = season > 1
     model = ETSModel(
         filled,
         error="add",
-        trend="add",
-        damped_trend=damped,
+        trend=None if trend == "none" else "add",
+        damped_trend=trend == "damped",
         seasonal="add" if seasonal else None,
         seasonal_periods=season if seasonal else None,
     )
@@ -262,6 +273,9 @@ def _arima(y: np.ndarray, horizon: int, season: int) -> tuple[np.ndarray, np.nda
         np.asarray(forecast.predicted_mean, dtype=float),
         np.sqrt(np.asarray(forecast.var_pred_mean, dtype=float)),
     )
+
+
+_ETS_TRENDS = {"ses": "none", "holt": "linear", "damped_holt": "damped"}
 
 
 def _minimum_points(method: str, frequency: Frequency) -> int:
@@ -332,8 +346,8 @@ def _run_method(y: np.ndarray, horizon: int, method: str, frequency: Frequency) 
                 mean, sd = _seasonal_naive(y, horizon, season)
             elif method == "drift":
                 mean, sd = _drift(y, horizon)
-            elif method in ("holt", "damped_holt"):
-                mean, sd = _ets(y, horizon, season, damped=method == "damped_holt")
+            elif method in _ETS_TRENDS:
+                mean, sd = _ets(y, horizon, season, _ETS_TRENDS[method])
             else:
                 mean, sd = _arima(y, horizon, season)
         except Exception as error:  # noqa: BLE001 - statsmodels raises many types on short series
@@ -741,12 +755,13 @@ class _BacktestJob:
     task: _SeriesTask
     horizon: int
     frequency: Frequency
+    methods: Sequence[str] | None
     max_origins: int | None
 
 
 def _backtest_one(job: _BacktestJob) -> pd.DataFrame:
     backtest = backtest_series(
-        job.task.series, job.horizon, frequency=job.frequency, max_origins=job.max_origins
+        job.task.series, job.horizon, job.methods, job.frequency, max_origins=job.max_origins
     )
     accuracy = score_backtest(backtest)
     accuracy.insert(0, "la_name", job.task.la_name)
@@ -761,6 +776,7 @@ def backtest_all(
     horizon: int = 3,
     frequency: Frequency = "annual",
     *,
+    methods: Sequence[str] | None = None,
     max_origins: int | None = 5,
     workers: int | None = None,
 ) -> pd.DataFrame:
@@ -778,6 +794,8 @@ def backtest_all(
         Steps ahead scored at each origin.
     frequency
         ``"annual"`` or ``"monthly"``.
+    methods
+        Methods to score; defaults to every method that applies to ``frequency``.
     max_origins
         Latest origins per series (see :func:`backtest_series`).
     workers
@@ -799,8 +817,11 @@ def backtest_all(
     """
     _check_horizon(horizon)
     _check_frequency(frequency)
+    if methods is not None:
+        _requested_methods(list(methods), frequency)
     jobs = [
-        _BacktestJob(task, horizon, frequency, max_origins) for task in _la_series(tidy, measures)
+        _BacktestJob(task, horizon, frequency, methods, max_origins)
+        for task in _la_series(tidy, measures)
     ]
     results = _map(_backtest_one, jobs, workers or default_workers())
     results = [r for r in results if not r.empty]
@@ -1089,7 +1110,7 @@ def accuracy_markdown(
     sources
         One line naming the data (files and editions) the backtest ran on.
     generated_by
-        The command that regenerates the page, and when it ran.
+        The command that regenerates the page, and when it ran (Markdown).
 
     Returns
     -------
@@ -1107,7 +1128,7 @@ def accuracy_markdown(
     lines = [
         "# Forecast accuracy: rolling-origin backtest across English local authorities",
         "",
-        f"Generated by `{generated_by}`. Do not edit by hand.",
+        f"Generated by {generated_by}. Do not edit by hand.",
         "",
         f"Data: {sources}",
         "",

@@ -108,7 +108,7 @@ def test_one_value_gives_a_forecast_without_an_interval_and_none_gives_no_rows()
 def test_all_methods_that_apply_to_a_short_annual_series():
     frame = demand.forecast_series(annual([10, 12, 11, 13, 15]), 1, "all")
     assert list(frame["method"]) == ["naive", "drift"]
-    assert demand.applicable_methods(8) == ["naive", "drift", "holt", "damped_holt", "arima"]
+    assert demand.applicable_methods(8) == ["naive", "drift", "ses", "holt", "damped_holt", "arima"]
     assert demand.applicable_methods(36, "monthly") == list(demand.METHODS)
 
 
@@ -140,11 +140,15 @@ def test_fitted_models_track_a_trend_with_ordered_intervals_and_no_warnings():
     series = annual(400 + 20 * np.arange(13) + rng.normal(0, 5, 13))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        frame = demand.forecast_series(series, 3, ["holt", "damped_holt", "arima"])
+        frame = demand.forecast_series(series, 3, ["ses", "holt", "damped_holt", "arima"])
     assert caught == []
-    assert list(frame["method"].unique()) == ["holt", "damped_holt", "arima"]
+    assert list(frame["method"].unique()) == ["ses", "holt", "damped_holt", "arima"]
+    # simple exponential smoothing has no trend: a flat forecast near the last value
+    ses = frame.loc[frame["method"] == "ses", "forecast"]
+    assert ses.nunique() == 1
+    assert ses.iloc[0] == pytest.approx(series.iloc[-1], abs=15)
     truth = 400 + 20 * np.arange(13, 16)
-    for _, rows in frame.groupby("method"):
+    for _, rows in frame[frame["method"] != "ses"].groupby("method"):
         assert np.allclose(rows["forecast"], truth, rtol=0.05)
     ordered = ["lower_95", "lower_80", "forecast", "upper_80", "upper_95"]
     assert (frame[ordered].diff(axis=1).iloc[:, 1:] >= 0).all().all()
@@ -288,7 +292,9 @@ def tidy_table() -> pd.DataFrame:
 
 
 def test_backtest_all_scores_every_la_and_the_straight_lines_choose_drift():
-    accuracy = demand.backtest_all(tidy_table(), ["cla_starts"], horizon=2, workers=1)
+    accuracy = demand.backtest_all(
+        tidy_table(), ["cla_starts"], horizon=2, methods=["naive", "drift", "holt"], workers=1
+    )
     assert set(accuracy["la_code"]) == {"E09000001", "E09000002", "E09000003"}
     drift = accuracy[accuracy["method"] == "drift"].set_index("la_code")
     assert drift.loc["E09000001", "mase"] == pytest.approx(0, abs=1e-9)
@@ -301,8 +307,52 @@ def test_backtest_all_scores_every_la_and_the_straight_lines_choose_drift():
     assert set(forecast["la_code"]) == {"E09000002"}
 
 
+@pytest.mark.slow  # starts two worker processes, each importing pandas and statsmodels
 def test_parallel_run_matches_the_serial_one():
     tidy = tidy_table()
     serial = demand.forecast_all(tidy, {"cla_starts": "drift"}, 2, workers=1)
     parallel = demand.forecast_all(tidy, {"cla_starts": "drift"}, 2, workers=2)
     pd.testing.assert_frame_equal(serial, parallel)
+
+
+def test_auto_picks_by_backtest_and_ties_go_to_the_simpler_method():
+    # on a straight line drift and Holt are both exact: the tie goes to drift
+    line = annual(100 + 5 * np.arange(9))  # one origin: 8 years fitted, the 9th scored
+    frame = demand.forecast_series(line, 2, "auto")
+    assert list(frame["method"]) == ["drift", "drift"]
+    assert list(frame["forecast"]) == [145, 150]
+    # too short to backtest: the last value
+    assert set(demand.forecast_series(annual([5, 6]), 1, "auto")["method"]) == {"naive"}
+
+
+def test_seasonal_models_on_a_monthly_series_with_trend_and_season():
+    rng = np.random.default_rng(3)
+    months = np.arange(48)
+    truth = 200 + 0.5 * months + 15 * np.sin(2 * np.pi * months / 12)
+    series = monthly(truth[:36] + rng.normal(0, 1, 36))
+    frame = demand.forecast_series(series, 12, ["holt", "seasonal_naive"], "monthly")
+    assert list(frame["method"].unique()) == ["holt", "seasonal_naive"]
+    rows = frame[frame["method"] == "holt"]
+    assert np.abs(rows["forecast"].to_numpy() - truth[36:]).max() < 6
+    assert (rows["upper_95"] - rows["lower_95"] > rows["upper_80"] - rows["lower_80"]).all()
+    # seasonal naive misses by the trend of one year (0.5 a month x 12) plus noise
+    naive = frame.loc[frame["method"] == "seasonal_naive", "forecast"].to_numpy()
+    assert np.abs(naive - truth[36:] + 6).max() < 4
+
+
+def test_accuracy_page_says_plainly_when_the_chosen_method_is_worse_in_most_las():
+    rows = [
+        ("cpp", "E1", "naive", 1.0),
+        ("cpp", "E1", "drift", 0.5),
+        ("cpp", "E2", "naive", 1.0),
+        ("cpp", "E2", "drift", 1.1),
+        ("cpp", "E3", "naive", 1.0),
+        ("cpp", "E3", "drift", 1.2),
+    ]
+    accuracy = accuracy_table(rows)
+    # drift forced, as if chosen elsewhere: its median (1.1) is above the baseline's (1.0)
+    page = demand.accuracy_markdown(
+        accuracy, {"cpp": "drift"}, horizon=3, max_origins=5, sources="test", generated_by="x"
+    )
+    assert "does not beat the last value, and is worse in most LAs (67%)" in page
+    assert "| drift (chosen) | 3 | 30 | 9.3% | 1.10 | 80.0% | 90.0% |" in page

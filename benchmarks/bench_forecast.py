@@ -1,0 +1,180 @@
+"""Time the all-LA demand backtest and forecast; regenerate docs/forecast_accuracy.md.
+
+Backtests every method on every English LA's series of each published measure
+(:func:`analysis.demand.backtest_all`), chooses each measure's method from it, then forecasts
+every LA and measure with the chosen method (and, as a worst case, with damped Holt for every
+measure). Each run is timed on the wall clock and in CPU seconds (this process plus its worker
+processes), for each number of worker processes asked for.
+
+Writes ``benchmarks/results/forecast.json`` and prints the Markdown section for
+``docs/performance.md``. With ``--write-docs`` it also writes ``docs/forecast_accuracy.md``
+(from the first run's backtest) and keeps the per-LA accuracy table as
+``data/processed/forecast_accuracy_all_las.csv`` for notebook 01.
+
+Run: ``python benchmarks/bench_forecast.py [--workers 2 1] [--write-docs]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import pandas as pd
+
+from analysis import demand, external
+from analysis.demand_caseload import ALL_LA_ACCURACY_FILE
+from analysis.paths import processed_dir, project_root
+from analysis.store import atomic_write_text, write_table
+
+
+def _cpu_seconds() -> float:
+    """CPU seconds of this process and of its finished worker processes."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _timed(action: Callable[[], object]) -> tuple[object, float, float]:
+    wall, cpu = time.perf_counter(), _cpu_seconds()
+    result = action()
+    return result, time.perf_counter() - wall, _cpu_seconds() - cpu
+
+
+def _run(
+    tidy: pd.DataFrame, measures: list[str], workers: int, horizon: int, max_origins: int
+) -> dict:
+    accuracy, backtest_s, backtest_cpu = _timed(
+        lambda: demand.backtest_all(
+            tidy, measures, horizon, max_origins=max_origins, workers=workers
+        )
+    )
+    chosen = demand.choose_methods(accuracy)
+    forecasts, forecast_s, forecast_cpu = _timed(
+        lambda: demand.forecast_all(tidy, chosen, horizon, workers=workers)
+    )
+    damped = dict.fromkeys(measures, "damped_holt")
+    _, damped_s, damped_cpu = _timed(
+        lambda: demand.forecast_all(tidy, damped, horizon, workers=workers)
+    )
+    return {
+        "workers": workers,
+        "backtest_s": backtest_s,
+        "backtest_cpu_s": backtest_cpu,
+        "forecast_chosen_s": forecast_s,
+        "forecast_chosen_cpu_s": forecast_cpu,
+        "forecast_damped_holt_s": damped_s,
+        "forecast_damped_holt_cpu_s": damped_cpu,
+        "backtest_and_forecast_s": backtest_s + forecast_s,
+        "series_backtested": int(accuracy.groupby(["measure", "la_code"]).ngroups),
+        "method_scores": len(accuracy),
+        "forecast_rows": len(forecasts),
+        "chosen": chosen,
+        "_accuracy": accuracy,
+    }
+
+
+def _sources(tidy: pd.DataFrame) -> str:
+    rows = tidy[tidy["measure"].isin(demand.PUBLISHED_MEASURES)]
+    years = f"reporting years {rows['year'].min()} to {rows['year'].max()}"
+    files = sorted({str(f).split("/")[-1] for f in rows["source_file"].unique()})
+    folders = sorted({"/".join(str(f).split("/")[:-1]) for f in rows["source_file"].unique()})
+    return (
+        f"the DfE's published LA-level statistics bundled in `data/raw/` ({years}; folders "
+        f"{', '.join(f'`{f}`' for f in folders)}; {len(files)} files), loaded by "
+        "`analysis.external.load_external`."
+    )
+
+
+def _section(figures: dict) -> str:
+    runs = figures["runs"]
+    first = runs[0]
+    lines = [
+        "## Demand forecasting (`benchmarks/bench_forecast.py`)",
+        "",
+        f"Rolling-origin backtest of every method ({', '.join(figures['methods'])}) on every "
+        f"English LA's series of {len(figures['measures'])} published measures "
+        f"({first['series_backtested']} series; horizon {figures['horizon']} years, the latest "
+        f"{figures['max_origins']} origins per series), the choice of method per measure, and "
+        "a forecast for every LA and measure. Load average "
+        f"{figures['load_average_1min']:.1f} on {figures['cpus']} cores while measuring (other "
+        "jobs shared the machine, so the wall times are pessimistic; CPU seconds include the "
+        "worker processes).",
+        "",
+        "| step | workers | wall s | CPU s |",
+        "|---|---:|---:|---:|",
+    ]
+    for run in runs:
+        lines += [
+            f"| backtest, every LA, measure and method | {run['workers']} "
+            f"| {run['backtest_s']:.1f} | {run['backtest_cpu_s']:.1f} |",
+            f"| forecast, every LA and measure, chosen methods | {run['workers']} "
+            f"| {run['forecast_chosen_s']:.1f} | {run['forecast_chosen_cpu_s']:.1f} |",
+            f"| forecast, every LA and measure, damped Holt (worst case) | {run['workers']} "
+            f"| {run['forecast_damped_holt_s']:.1f} | {run['forecast_damped_holt_cpu_s']:.1f} |",
+        ]
+    total = first["backtest_and_forecast_s"]
+    verdict = "within" if total < 60 else "over"
+    lines += [
+        "",
+        f"Backtest plus forecast with {first['workers']} workers: {total:.1f} s, {verdict} the "
+        "60 s target.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, nargs="+", default=[2, 1])
+    parser.add_argument("--horizon", type=int, default=3)
+    parser.add_argument("--max-origins", type=int, default=5)
+    parser.add_argument("--measures", nargs="+", default=list(demand.PUBLISHED_MEASURES))
+    parser.add_argument("--output", default="forecast.json", help="file in benchmarks/results")
+    parser.add_argument("--write-docs", action="store_true")
+    args = parser.parse_args(argv)
+    tidy = external.load_external()
+    runs = [
+        _run(tidy, args.measures, workers, args.horizon, args.max_origins)
+        for workers in args.workers
+    ]
+    accuracy = runs[0].pop("_accuracy")
+    for run in runs[1:]:
+        run.pop("_accuracy")
+    figures = {
+        "measures": args.measures,
+        "methods": [m for m in demand.METHODS if m != "seasonal_naive"],
+        "horizon": args.horizon,
+        "max_origins": args.max_origins,
+        "runs": runs,
+        "load_average_1min": os.getloadavg()[0],
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+    }
+    results = project_root() / "benchmarks" / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(results / args.output, json.dumps(figures, indent=2) + "\n")
+    if args.write_docs:
+        today = datetime.now(UTC).strftime("%Y-%m-%d")
+        page = demand.accuracy_markdown(
+            accuracy,
+            runs[0]["chosen"],
+            horizon=args.horizon,
+            max_origins=args.max_origins,
+            sources=_sources(tidy),
+            generated_by=f"`python benchmarks/bench_forecast.py --write-docs` on {today} "
+            f"({runs[0]['workers']} worker processes)",
+        )
+        atomic_write_text(project_root() / "docs" / "forecast_accuracy.md", page)
+        write_table(accuracy, processed_dir() / ALL_LA_ACCURACY_FILE)
+    print(_section(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
