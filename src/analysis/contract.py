@@ -117,7 +117,8 @@ def demand_by_year(
     -------
     DataFrame
         One row per year and bound: ``year``, ``financial_year`` (``2025/26``), ``bound`` and
-        one column per :data:`analysis.workforce.CASE_MEASURES`.
+        one column per :data:`analysis.workforce.CASE_MEASURES`. A forecast without an
+        interval (a series of one figure) gives its central value in every bound.
 
     Raises
     ------
@@ -135,8 +136,14 @@ def demand_by_year(
     def at(measure: str, year: int, bound: str) -> float:
         if (measure, year) in published.index:
             return float(published[(measure, year)])
-        if (measure, year) in ahead.index and pd.notna(ahead.loc[(measure, year), bound]):
-            return float(ahead.loc[(measure, year), bound])
+        if (measure, year) in ahead.index:
+            forecast_row = ahead.loc[(measure, year)]
+            if pd.notna(forecast_row[bound]):
+                return float(forecast_row[bound])
+            # A series too short to estimate its spread has a forecast but no interval: the
+            # bound is the forecast itself (the caller says so), rather than no year at all.
+            if pd.notna(forecast_row["forecast"]):
+                return float(forecast_row["forecast"])
         problems.append(_missing_demand(measure, year, bound))
         return math.nan
 
@@ -465,10 +472,23 @@ def contract_view(
         int(observed.groupby("measure")["year"].max().min()) if len(observed) else end_years[0] - 1
     )
     horizon = max(end_years[-1] - last_published, 1)
+    # Suppressed latest figures are left out, so the forecast starts after the last figure
+    # actually published and covers the suppressed years too.
     forecast = demand.forecast_measures(
-        published, code, workforce.CASE_MEASURES, horizon, chosen=chosen
+        published[published["value"].notna()],
+        code,
+        workforce.CASE_MEASURES,
+        horizon,
+        chosen=chosen,
     )
     forecast = forecast.assign(year=pd.DatetimeIndex(forecast["period_end"]).year)
+    no_interval = sorted(set(forecast.loc[forecast["upper_80"].isna(), "measure"]))
+    if no_interval:
+        notes.append(
+            "Too few published figures to estimate a forecast interval for "
+            f"{', '.join(no_interval)}: their central forecast is used in every bound, so the "
+            "intervals understate the uncertainty."
+        )
     paths = demand_by_year(history, forecast, end_years)
     mix = placements.placement_mix(published, placements.DEFAULT_MIX_SOURCE)
     per_child = placements.annual_cost_per_child_gbp(mix, unit_costs)

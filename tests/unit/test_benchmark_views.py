@@ -1,0 +1,76 @@
+"""Notebook 04's presentation: protected rates, written figures and the headline's order."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from analysis import benchmark_views as views
+
+
+def _values() -> pd.DataFrame:
+    rows = []
+    for code, cla in (("E1", 3.0), ("E2", 40.0), ("E3", 0.0)):
+        rows.append(
+            {
+                "geographic_level": "Local authority",
+                "la_code": code,
+                "la_name": code,
+                "region_code": "R",
+                "year": 2024,
+                "indicator": "cla_at_31_march_per_10k",
+                "value": cla,  # a population of 10,000 children
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _published() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "geographic_level": "Local authority",
+            "la_code": ["E1", "E2", "E3"],
+            "measure": "cla_at_31_march",
+            "year": 2024,
+            "value": [3.0, 40.0, 0.0],
+            "edition": 2025,
+        }
+    )
+
+
+def test_a_rate_from_one_to_five_children_is_hidden_and_zero_is_shown() -> None:
+    protected = views.protect_rates(_values(), _published(), ["E1", "E2", "E3"])
+    shown = protected.set_index("la_code")
+    assert math.isnan(shown.loc["E1", "value"]) and shown.loc["E1", "symbol"] == "c"
+    assert shown.loc["E2", "value"] == 40.0 and shown.loc["E2", "symbol"] == ""
+    assert shown.loc["E3", "value"] == 0.0
+
+
+def test_only_the_councils_shown_are_protected() -> None:
+    protected = views.protect_rates(_values(), _published(), ["E2"])
+    assert protected.set_index("la_code").loc["E1", "value"] == 3.0
+
+
+def test_the_council_row_of_a_protected_rate_loses_rank_and_quartile() -> None:
+    protected = views.protect_rates(_values(), _published(), ["E1"])
+    table = pd.DataFrame(
+        {
+            "indicator": ["cla_at_31_march_per_10k"],
+            "year": [2024],
+            "council": [3.0],
+            "rank": [2.0],
+            "quartile": [2.0],
+            "change_on_year": [1.0],
+            "trend_per_year": [0.5],
+        }
+    )
+    shown = views.protect_benchmark(table, protected, "E1").iloc[0]
+    assert shown[["council", "rank", "quartile", "change_on_year"]].isna().all()
+
+
+def test_chances_are_written_for_a_reader() -> None:
+    assert views.chance(0.001) == "less than 1%"
+    assert views.chance(0.999) == "more than 99%"
+    assert views.chance(0.234) == "23%"
+    assert views.chance(math.nan) == "–"
