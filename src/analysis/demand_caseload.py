@@ -17,7 +17,7 @@ Forecast methods: when the all-LA backtest table (:func:`analysis.demand.backtes
 been kept as ``data/processed/forecast_accuracy_all_las.csv`` (:func:`cached_all_la_accuracy`)
 each measure uses the method it chose and the report shows this LA's rows of it; otherwise
 each measure is backtested on this LA's own series (one year ahead, the latest
-:data:`QUICK_BACKTEST_ORIGINS` origins) and the method with the lowest MASE is used.
+:data:`QUICK_BACKTEST`) and the method with the lowest MASE is used.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from analysis import demand, external, placements, workforce
+from analysis import demand, external, localdata, placements, workforce
 from analysis.comparisons import ENGLAND_CODE, ons_region, rates_per_10k
 from analysis.errors import InputError
 from analysis.paths import processed_dir
@@ -56,7 +56,20 @@ MEASURE_LABELS: dict[str, str] = {
     "cla_at_31_march": "Children looked after at 31 March",
     "care_leavers_17_18": "Care leavers aged 17 to 18",
     "care_leavers_19_21": "Care leavers aged 19 to 21",
+    "care_leavers": "Care leavers the council supports",
 }
+
+#: A council's monthly measures (:mod:`analysis.localdata`) and the measure each is here.
+MONTHLY_MEASURES: dict[str, str] = {
+    "referrals": "referrals",
+    "cin_at_month_end": "cin_at_31_march",
+    "cpp_at_month_end": "cpp_at_31_march",
+    "cla_at_month_end": "cla_at_31_march",
+    "care_leavers_at_month_end": "care_leavers",
+}
+
+#: Measures counted over a period (the rest are counted on a day).
+FLOW_MEASURES: tuple[str, ...] = ("referrals",)
 
 #: Measures shown as rates per 10,000 children against the region and England.
 RATE_MEASURES: tuple[str, ...] = (
@@ -66,8 +79,10 @@ RATE_MEASURES: tuple[str, ...] = (
     "cla_at_31_march",
 )
 
-#: Origins of the quick per-LA backtest (the latest years, which matter most).
-QUICK_BACKTEST_ORIGINS = 3
+#: Origins and steps of the quick backtest on one LA's own series: the latest three years one
+#: year ahead for annual data; for monthly data, one origin a year before the end, scored on
+#: each of the twelve months after it (monthly seasonal models take about a second a fit).
+QUICK_BACKTEST: dict[str, tuple[int, int]] = {"annual": (3, 1), "monthly": (1, 12)}
 
 #: Extra years forecast beyond "next year", so the chart shows where the trend goes.
 YEARS_BEYOND_NEXT = 1
@@ -97,6 +112,7 @@ class DemandCaseload:
     region_name: str
     reporting_month: str
     next_year: int
+    frequency: str
     history: pd.DataFrame
     forecast: pd.DataFrame
     accuracy: pd.DataFrame
@@ -116,19 +132,17 @@ class DemandCaseload:
     notes: list[str] = field(default_factory=list)
 
     def next_year_value(self, measure: str, bound: str = "forecast") -> float:
-        """The forecast (or a bound) of ``measure`` at 31 March of :attr:`next_year`."""
-        rows = self.forecast[
-            (self.forecast["measure"] == measure) & (self.forecast["year"] == self.next_year)
-        ]
-        return float(rows[bound].iloc[0]) if len(rows) else math.nan
-
-    def latest(self, measure: str) -> tuple[int | None, float]:
-        """The latest published year and value of ``measure`` (``(None, nan)`` when none)."""
-        rows = self.history[(self.history["measure"] == measure) & self.history["count"].notna()]
-        if rows.empty:
-            return None, math.nan
-        last = rows.sort_values("year").iloc[-1]
-        return int(last["year"]), float(last["count"])
+        """``measure`` for the year to 31 March of :attr:`next_year` (:func:`value_for_year`)."""
+        if measure not in set(self.forecast["measure"]):
+            return math.nan
+        return value_for_year(
+            self.history,
+            self.forecast,
+            measure,
+            _march(self.next_year),
+            self.frequency,  # type: ignore[arg-type]
+            bound,
+        )
 
 
 def next_year_of(reporting_month: str) -> int:
@@ -199,6 +213,21 @@ def _history(published: pd.DataFrame, la_code: str, notes: list[str]) -> pd.Data
     return pd.concat(frames, ignore_index=True)
 
 
+def _history_monthly(extract: pd.DataFrame, month: pd.Period, la_code: str) -> pd.DataFrame:
+    """The council's monthly counts up to the reporting month, under this module's names."""
+    wanted = extract[extract["measure"].isin(list(MONTHLY_MEASURES))]
+    tidy = localdata.demand_as_tidy(wanted, la_code, "")
+    tidy = tidy[tidy["period_end"] <= month.to_timestamp(how="end")]
+    return pd.DataFrame(
+        {
+            "measure": tidy["measure"].map(MONTHLY_MEASURES).to_numpy(),
+            "period_end": pd.DatetimeIndex(tidy["period_end"]),
+            "year": pd.DatetimeIndex(tidy["period_end"]).year,
+            "count": tidy["value"].to_numpy(dtype=float),
+        }
+    ).sort_values(["measure", "period_end"], ignore_index=True)
+
+
 def _series(history: pd.DataFrame, measure: str) -> pd.Series:
     rows = history[history["measure"] == measure]
     return pd.Series(
@@ -208,8 +237,10 @@ def _series(history: pd.DataFrame, measure: str) -> pd.Series:
     )
 
 
-def quick_accuracy(history: pd.DataFrame, la_code: str) -> pd.DataFrame:
-    """Backtest each measure on one LA's own series, one year ahead.
+def quick_accuracy(
+    history: pd.DataFrame, la_code: str, frequency: demand.Frequency = "annual"
+) -> pd.DataFrame:
+    """Backtest each measure on one LA's own series (:data:`QUICK_BACKTEST`).
 
     Returns
     -------
@@ -220,7 +251,8 @@ def quick_accuracy(history: pd.DataFrame, la_code: str) -> pd.DataFrame:
     frames = []
     for measure in dict.fromkeys(history["measure"]):
         series = _series(history, measure)
-        backtest = demand.backtest_series(series, 1, max_origins=QUICK_BACKTEST_ORIGINS)
+        origins, steps = QUICK_BACKTEST[frequency]
+        backtest = demand.backtest_series(series, steps, frequency=frequency, max_origins=origins)
         if backtest.empty:
             continue
         scored = demand.score_backtest(backtest)
@@ -230,8 +262,16 @@ def quick_accuracy(history: pd.DataFrame, la_code: str) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def _march(year: int) -> pd.Timestamp:
+    return pd.Timestamp(year=year, month=3, day=31)
+
+
 def _forecast(
-    history: pd.DataFrame, chosen: Mapping[str, str], next_year: int, notes: list[str]
+    history: pd.DataFrame,
+    chosen: Mapping[str, str],
+    next_year: int,
+    frequency: demand.Frequency,
+    notes: list[str],
 ) -> pd.DataFrame:
     frames = []
     for measure in dict.fromkeys(history["measure"]):
@@ -245,10 +285,14 @@ def _forecast(
                 "available, so it is not forecast."
             )
             continue
-        last_year = int(observed.index.max().year)
-        horizon = max(next_year - last_year, 1) + YEARS_BEYOND_NEXT
+        last = observed.index.max()
+        if frequency == "monthly":
+            target = _march(next_year + YEARS_BEYOND_NEXT)
+            horizon = max((target.year - last.year) * 12 + target.month - last.month, 1)
+        else:
+            horizon = max(next_year - int(last.year), 1) + YEARS_BEYOND_NEXT
         method = chosen.get(measure, "naive")
-        result = demand.forecast_series(series, horizon, method=method)
+        result = demand.forecast_series(series, horizon, method=method, frequency=frequency)
         result = result.assign(measure=measure, year=pd.DatetimeIndex(result["period_end"]).year)
         frames.append(result)
     if not frames:
@@ -256,20 +300,57 @@ def _forecast(
     return pd.concat(frames, ignore_index=True)
 
 
-def _measures_at(
-    history: pd.DataFrame, forecast: pd.DataFrame, year: int, bound: str
+def combined_series(
+    history: pd.DataFrame, forecast: pd.DataFrame, measure: str, bound: str = "forecast"
+) -> pd.Series:
+    """A measure's published values followed by its forecast (``bound``), by period end."""
+    published = _series(history, measure).dropna()
+    ahead = forecast[forecast["measure"] == measure]
+    future = pd.Series(
+        ahead[bound].to_numpy(dtype=float), index=pd.DatetimeIndex(ahead["period_end"])
+    )
+    if len(published):
+        future = future[future.index > published.index.max()]
+    return pd.concat([published, future]).sort_index()
+
+
+def value_for_year(
+    history: pd.DataFrame,
+    forecast: pd.DataFrame,
+    measure: str,
+    end: pd.Timestamp,
+    frequency: demand.Frequency,
+    bound: str = "forecast",
+) -> float:
+    """A measure's figure for the year ending ``end``: a stock at ``end``; a flow (referrals)
+    over the year, which from monthly data is the sum of its twelve months (NaN when any is
+    missing). Published figures are used where there are any, the forecast bound after."""
+    values = combined_series(history, forecast, measure, bound)
+    if frequency == "monthly" and measure in FLOW_MEASURES:
+        window = values[(values.index > end - pd.DateOffset(years=1)) & (values.index <= end)]
+        return float(window.sum()) if window.notna().sum() == 12 else math.nan
+    at_end = values[values.index == end]
+    return float(at_end.iloc[-1]) if len(at_end) else math.nan
+
+
+def _case_measures(
+    history: pd.DataFrame,
+    forecast: pd.DataFrame,
+    end: pd.Timestamp,
+    frequency: demand.Frequency,
+    bound: str,
 ) -> dict[str, float]:
-    """Each measure's value for ``year``: published if it is, else the forecast bound."""
-    values = {}
-    for measure in FORECAST_MEASURES:
-        published = history[
-            (history["measure"] == measure) & (history["year"] == year) & history["count"].notna()
-        ]
-        if len(published):
-            values[measure] = float(published["count"].iloc[-1])
-            continue
-        ahead = forecast[(forecast["measure"] == measure) & (forecast["year"] == year)]
-        values[measure] = float(ahead[bound].iloc[0]) if len(ahead) else math.nan
+    """The measures :func:`analysis.workforce.cases_by_team` needs, for the year to ``end``."""
+    values = {
+        m: value_for_year(history, forecast, m, end, frequency, bound)
+        for m in dict.fromkeys([*workforce.CASE_MEASURES, "care_leavers"])
+    }
+    if frequency == "monthly":
+        # A council's extract counts all the care leavers it supports in one figure.
+        values["care_leavers_17_18"] = values.pop("care_leavers")
+        values["care_leavers_19_21"] = 0.0
+    else:
+        values.pop("care_leavers")
     return values
 
 
@@ -277,26 +358,29 @@ def _cases_and_fte(
     history: pd.DataFrame,
     forecast: pd.DataFrame,
     params: workforce.WorkforceParameters,
-    years: Mapping[str, int],
+    ends: Mapping[str, pd.Timestamp],
+    frequency: demand.Frequency,
     notes: list[str],
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     cases_frames, required_frames = [], []
-    for label, year in years.items():
+    for label, end in ends.items():
         for bound in (
             ("forecast", "lower_80", "upper_80") if label == "next_year" else ("forecast",)
         ):
-            measures = _measures_at(history, forecast, year, bound)
+            measures = _case_measures(history, forecast, end, frequency, bound)
             try:
                 cases = workforce.cases_by_team(measures, params)
             except InputError as error:
                 missing = ", ".join(p.column or "" for p in error.problems)
                 what = "Caseload and FTE" if bound == "forecast" else "The 80% range of FTE"
-                notes.append(f"{what} for {year} not worked out: no usable figure for {missing}.")
+                notes.append(
+                    f"{what} for {end:%B %Y} not worked out: no usable figure for {missing}."
+                )
                 break
             scenario_name = label if bound == "forecast" else f"{label}_{bound}"
-            cases_frames.append(cases.assign(basis=scenario_name, year=year))
+            cases_frames.append(cases.assign(basis=scenario_name, year=end.year))
             required_frames.append(
-                workforce.required_fte(cases, params).assign(basis=scenario_name, year=year)
+                workforce.required_fte(cases, params).assign(basis=scenario_name, year=end.year)
             )
     cases = (
         pd.concat(cases_frames, ignore_index=True)
@@ -311,12 +395,13 @@ def _cases_and_fte(
     return cases, required
 
 
-def _latest_complete_year(history: pd.DataFrame) -> int | None:
-    """The latest year in which every forecast measure was published (not suppressed)."""
+def _latest_complete(history: pd.DataFrame, frequency: demand.Frequency) -> pd.Timestamp | None:
+    """The latest period end at which every measure was published (not suppressed)."""
     published = history[history["count"].notna()]
-    counts = published.groupby("year")["measure"].nunique()
-    complete = counts[counts == len(FORECAST_MEASURES)]
-    return int(complete.index.max()) if len(complete) else None
+    counts = published.groupby("period_end")["measure"].nunique()
+    needed = history["measure"].nunique() if frequency == "monthly" else len(FORECAST_MEASURES)
+    complete = counts[counts == needed]
+    return pd.Timestamp(complete.index.max()) if len(complete) else None
 
 
 def analyse(
@@ -326,6 +411,7 @@ def analyse(
     scenario: Scenario,
     *,
     all_la_accuracy: pd.DataFrame | None = None,
+    demand_extract: pd.DataFrame | None = None,
     workforce_extract: pd.DataFrame | None = None,
 ) -> DemandCaseload:
     """Demand, caseload, FTE and placement cost for one LA as at a reporting month.
@@ -346,6 +432,10 @@ def analyse(
         kept: each measure's method is then the one it chose
         (:func:`analysis.demand.choose_methods`) and the accuracy shown is this LA's rows of it.
         When omitted, each measure is backtested on this LA's own series (a few seconds).
+    demand_extract
+        A council's own monthly demand extract (:func:`analysis.localdata.load_demand_extract`);
+        when given with months up to the reporting month, the forecasts are monthly (with
+        seasonality) from it, backtested on it, and the all-LA table is not used.
     workforce_extract
         A council's own workforce extract (:func:`analysis.localdata.load_workforce_extract`);
         when given, its latest month up to the reporting month is the actual workforce.
@@ -371,24 +461,33 @@ def analyse(
         ons_region(tidy, str(la["region_code"])) if pd.notna(la["region_code"]) else ("", "")
     )
 
+    frequency: demand.Frequency = "annual"
     history = _history(published, code, notes)
+    if demand_extract is not None and len(demand_extract):
+        monthly = _history_monthly(demand_extract, month, code)
+        if len(monthly):
+            history, frequency = monthly, "monthly"
+            notes.append(
+                "Demand is forecast monthly from the council's own extract "
+                f"({monthly['period_end'].min():%B %Y} to {monthly['period_end'].max():%B %Y})."
+            )
     wanted = all_la_accuracy is not None and all_la_accuracy["measure"].isin(FORECAST_MEASURES)
-    if all_la_accuracy is not None and wanted.any():
+    if frequency == "annual" and all_la_accuracy is not None and wanted.any():
         rows = all_la_accuracy[wanted]
         chosen_methods = demand.choose_methods(rows)
         accuracy = rows[rows["la_code"] == code].reset_index(drop=True)
         accuracy_basis = "all_las"
     else:
-        accuracy = quick_accuracy(history, code)
+        accuracy = quick_accuracy(history, code, frequency)
         chosen_methods = demand.choose_methods(accuracy) if len(accuracy) else {}
         accuracy_basis = "this_la" if len(accuracy) else "none"
-    forecast = _forecast(history, chosen_methods, next_year, notes)
+    forecast = _forecast(history, chosen_methods, next_year, frequency, notes)
 
-    now_year = _latest_complete_year(history)
-    years = {"next_year": next_year}
-    if now_year is not None:
-        years = {"latest": now_year, **years}
-    cases, required = _cases_and_fte(history, forecast, params, years, notes)
+    latest = _latest_complete(history, frequency)
+    ends = {"next_year": _march(next_year)}
+    if latest is not None:
+        ends = {"latest": latest, **ends}
+    cases, required = _cases_and_fte(history, forecast, params, ends, frequency, notes)
 
     actual = None
     if workforce_extract is not None and len(workforce_extract):
@@ -438,7 +537,7 @@ def analyse(
     rates = rates_per_10k(published, geographies, RATE_MEASURES)
 
     mixes, per_child, placement_cost = _placement_cost(
-        published, code, history, forecast, costs, notes
+        published, code, history, forecast, frequency, costs, notes
     )
     return DemandCaseload(
         la_code=code,
@@ -447,6 +546,7 @@ def analyse(
         region_name=region_name,
         reporting_month=month.strftime("%Y-%m"),
         next_year=next_year,
+        frequency=frequency,
         history=history,
         forecast=forecast,
         accuracy=accuracy,
@@ -467,11 +567,30 @@ def analyse(
     )
 
 
+def _monthly_average_children(history: pd.DataFrame, forecast: pd.DataFrame) -> pd.DataFrame:
+    """Average month-end children looked after in each whole financial year of the forecast."""
+    frames = {
+        bound: combined_series(history, forecast, "cla_at_31_march", bound) for bound in BOUNDS
+    }
+    first_forecast = forecast.loc[forecast["measure"] == "cla_at_31_march", "period_end"].min()
+    rows = []
+    for end in sorted({_march(y) for y in frames["forecast"].index.year}):
+        if end < pd.Timestamp(first_forecast):
+            continue
+        row: dict[str, object] = {"period_end": end}
+        for bound, values in frames.items():
+            window = values[(values.index > end - pd.DateOffset(years=1)) & (values.index <= end)]
+            row[bound] = float(window.mean()) if window.notna().sum() == 12 else math.nan
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["period_end", *BOUNDS]).dropna(subset=["forecast"])
+
+
 def _placement_cost(
     published: pd.DataFrame,
     code: str,
     history: pd.DataFrame,
     forecast: pd.DataFrame,
+    frequency: demand.Frequency,
     costs: placements.UnitCosts,
     notes: list[str],
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -502,7 +621,11 @@ def _placement_cost(
     if cla_history.empty or cla_forecast.empty:
         notes.append("No placement cost: no published number of children looked after.")
         return pd.concat(mixes, ignore_index=True), per_child, finance
-    last_actual = float(cla_history.sort_values("year")["count"].iloc[-1])
-    cost = placements.forecast_placement_cost(cla_forecast, last_actual, central)
+    if frequency == "monthly":
+        average = _monthly_average_children(history, forecast)
+        cost = placements.cost_of_average_children(average, central)
+    else:
+        last_actual = float(cla_history.sort_values("period_end")["count"].iloc[-1])
+        cost = placements.forecast_placement_cost(cla_forecast, last_actual, central)
     summary = placements.placement_cost_summary(cost, finance, others)
     return pd.concat(mixes, ignore_index=True), per_child, summary

@@ -45,6 +45,16 @@ SOURCE_POPULATION = "ONS mid-year estimates of children aged 0-17"
 SOURCE_FINANCE = "MHCLG, Revenue account budget (RA) and outturn (RSX)"
 
 UNITS = {"referrals": "Referrals in the year"}
+MONTHLY_LABELS = {
+    **MEASURE_LABELS,
+    "referrals": "Referrals in the month",
+    "cin_at_31_march": "Children in need at month end",
+    "cpp_at_31_march": "Children on a child protection plan at month end",
+    "cla_at_31_march": "Children looked after at month end",
+    "care_leavers": "Care leavers the council supports, at month end",
+}
+UNITS_MONTHLY = {"referrals": "Referrals in the month", "care_leavers": "Young people"}
+SOURCE_LOCAL = "The council's monthly demand extract (data/raw/local/demand_monthly.csv)"
 
 #: Short names of the forecasting methods for chart legends.
 METHOD_SHORT = {
@@ -124,16 +134,29 @@ def suppressed_count(protected: pd.DataFrame) -> int:
     )
 
 
-def protected_value(protected: pd.DataFrame, measure: str, year: int, column: str) -> str:
-    """A protected count written for text: ``1,234``, ``c`` or ``x``."""
-    rows = protected[(protected["measure"] == measure) & (protected["year"] == year)]
-    if rows.empty:
-        return fmt.MISSING
-    row = rows.iloc[0]
-    return disclosure.format_count(row[column], row[f"{column}_symbol"])
+def next_year_figures(result: DemandCaseload) -> dict[tuple[str, str], str]:
+    """Each forecast measure's figure for next year (central and 80% bounds), protected and
+    written for text (``1,234``, ``c``); a flow from monthly data is its year's total."""
+    cells = [
+        {"measure": m, "bound": b, "count": result.next_year_value(m, b)}
+        for m in dict.fromkeys(result.forecast["measure"])
+        for b in ("forecast", "lower_80", "upper_80")
+    ]
+    cells = [c for c in cells if pd.notna(c["count"])]
+    if not cells:
+        return {}
+    protected = disclosure.protect_counts(
+        pd.DataFrame(cells), value="count", groups=["measure", "bound"], margins_known=False
+    )
+    return {
+        (row.measure, row.bound): disclosure.format_count(row.count, row.symbol)
+        for row in protected.itertuples()
+    }
 
 
-def demand_chart(protected: pd.DataFrame, measure: str, la_name: str) -> Figure | None:
+def demand_chart(
+    protected: pd.DataFrame, measure: str, la_name: str, frequency: str = "annual"
+) -> Figure | None:
     """History and forecast of one measure with its 80% and 95% intervals shaded."""
     rows = protected[protected["measure"] == measure]
     if rows.empty or rows[["published", "forecast"]].isna().all().all():
@@ -142,7 +165,7 @@ def demand_chart(protected: pd.DataFrame, measure: str, la_name: str) -> Figure 
     history = rows[rows["method"].isna()]
     ahead = rows[rows["method"].notna()]
     # Years the DfE did not publish (2018-2020 for LA children looked after) break the line.
-    if len(history):
+    if len(history) and frequency == "annual":
         years = range(int(history["year"].min()), int(history["year"].max()) + 1)
         history = (
             history.set_index("year")
@@ -150,12 +173,13 @@ def demand_chart(protected: pd.DataFrame, measure: str, la_name: str) -> Figure 
             .assign(period_end=lambda f: pd.to_datetime([f"{y}-03-31" for y in f.index]))
             .reset_index()
         )
+    monthly = frequency == "monthly"
     ax.plot(
         history["period_end"],
         history["published"],
-        marker="o",
+        marker="" if monthly else "o",
         color=PALETTE[0],
-        label="Published",
+        label="Council's monthly figures" if monthly else "Published",
     )
     if len(ahead):
         last = history.dropna(subset=["published"]).tail(1)
@@ -194,17 +218,17 @@ def demand_chart(protected: pd.DataFrame, measure: str, la_name: str) -> Figure 
             joined["period_end"],
             joined["forecast"],
             linestyle="--",
-            marker="o",
+            marker="" if monthly else "o",
             color=PALETTE[5],
             label=f"Forecast ({METHOD_SHORT.get(method, method)})",
         )
     ax.set_ylim(bottom=0)
     finish_chart(
         ax,
-        title=f"{MEASURE_LABELS[measure]}: {la_name}",
-        xlabel="Year ending 31 March",
-        ylabel=UNITS.get(measure, "Children"),
-        source=f"{SOURCE_DEMAND[measure]}; forecast by this pack",
+        title=f"{(MONTHLY_LABELS if monthly else MEASURE_LABELS).get(measure)}: {la_name}",
+        xlabel="Month" if monthly else "Year ending 31 March",
+        ylabel=(UNITS_MONTHLY if monthly else UNITS).get(measure, "Children"),
+        source=f"{SOURCE_LOCAL if monthly else SOURCE_DEMAND[measure]}; forecast by this pack",
     )
     return figure
 
@@ -272,6 +296,12 @@ def caseload_chart(result: DemandCaseload) -> Figure | None:
             linestyle=["-", "--", ":"][position % 3],
             color=PALETTE[position] if position < 2 else REFERENCE_COLOUR,
             label=geography,
+        )
+    own = own_caseload(result)
+    if math.isfinite(own):
+        when = pd.Period(result.actual.as_at, freq="M").to_timestamp(how="end")
+        ax.plot(
+            [when], [own], marker="D", linestyle="", color=PALETTE[5], label="Council's extract"
         )
     if math.isfinite(result.caseload_target):
         ax.axhline(
@@ -507,6 +537,16 @@ def placement_table(result: DemandCaseload) -> pd.DataFrame:
     return shown.rename(columns=columns)
 
 
+def own_caseload(result: DemandCaseload) -> float:
+    """Cases per case-holding FTE in the council's own workforce extract (NaN without one)."""
+    actual = result.actual
+    if actual is None or actual.source != "council workforce extract":
+        return math.nan
+    if not actual.case_holders_fte > 0:
+        return math.nan
+    return actual.cases_held / actual.case_holders_fte
+
+
 def headline(result: DemandCaseload, caseload_amber: float, caseload_red: float) -> Headline:
     """The generated headline paragraph and figures of notebook 01.
 
@@ -517,18 +557,18 @@ def headline(result: DemandCaseload, caseload_amber: float, caseload_red: float)
     caseload_amber, caseload_red
         RAG thresholds of caseload / target (the scenario's ``rag.caseload_vs_target``).
     """
-    protected = protected_counts(result)
     year = result.next_year
     sentences = []
     figures = []
 
+    written = next_year_figures(result)
+
     def forecast_of(measure: str) -> str:
-        written = protected_value(protected, measure, year, "forecast")
-        if written == fmt.MISSING:
-            return written
-        low = protected_value(protected, measure, year, "lower_80")
-        high = protected_value(protected, measure, year, "upper_80")
-        return f"{written} (80% interval {low} to {high})"
+        if (measure, "forecast") not in written:
+            return fmt.MISSING
+        low = written.get((measure, "lower_80"), fmt.MISSING)
+        high = written.get((measure, "upper_80"), fmt.MISSING)
+        return f"{written[measure, 'forecast']} (80% interval {low} to {high})"
 
     parts = [
         f"{forecast_of(measure)} {words}"
@@ -543,14 +583,14 @@ def headline(result: DemandCaseload, caseload_amber: float, caseload_red: float)
         text = f"By 31 March {year} {result.la_name} is forecast to have " + (
             ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
         )
-        referrals = protected_value(protected, "referrals", year, "forecast")
+        referrals = written.get(("referrals", "forecast"), fmt.MISSING)
         if referrals != fmt.MISSING:
             text += f", after {referrals} referrals in the year"
         sentences.append(text + ".")
-    cla = protected_value(protected, "cla_at_31_march", year, "forecast")
+    cla = written.get(("cla_at_31_march", "forecast"), fmt.MISSING)
     if cla != fmt.MISSING:
-        low = protected_value(protected, "cla_at_31_march", year, "lower_80")
-        high = protected_value(protected, "cla_at_31_march", year, "upper_80")
+        low = written.get(("cla_at_31_march", "lower_80"), fmt.MISSING)
+        high = written.get(("cla_at_31_march", "upper_80"), fmt.MISSING)
         figures.append(
             HeadlineFigure(
                 label=f"Children looked after, 31 March {year} (forecast)",
@@ -562,31 +602,43 @@ def headline(result: DemandCaseload, caseload_amber: float, caseload_red: float)
         (result.caseloads["la_code"] == result.la_code)
         & result.caseloads["caseload_per_fte"].notna()
     ]
-    if len(published):
-        last = published.sort_values("year").iloc[-1]
-        caseload = float(last["caseload_per_fte"])
-        england = result.caseloads[
-            (result.caseloads["geography"] == "England")
-            & (result.caseloads["year"] == last["year"])
-        ]["caseload_per_fte"]
-        ratio = (
-            caseload / result.caseload_target if math.isfinite(result.caseload_target) else math.nan
-        )
-        rag = _rag(ratio, caseload_amber, caseload_red)
-        text = (
-            f"Social workers held {fmt.number(caseload)} cases each at 30 September "
-            f"{int(last['year'])}"
-        )
-        if len(england):
-            text += f" (England {fmt.number(float(england.iloc[0]))})"
+    own = own_caseload(result)
+    if len(published) or math.isfinite(own):
+        text_parts = []
+        if math.isfinite(own):
+            caseload, when = own, f"in {result.actual.as_at} (the council's own extract)"
+            label = f"Caseload per case-holding FTE, {result.actual.as_at}"
+            text_parts.append(f"Social workers held {fmt.number(own)} cases each {when}")
+        if len(published):
+            last = published.sort_values("year").iloc[-1]
+            england = result.caseloads[
+                (result.caseloads["geography"] == "England")
+                & (result.caseloads["year"] == last["year"])
+            ]["caseload_per_fte"]
+            text = (
+                f"{fmt.number(float(last['caseload_per_fte']))} cases each at 30 September "
+                f"{int(last['year'])}"
+            )
+            if len(england):
+                text += f" (England {fmt.number(float(england.iloc[0]))})"
+            if text_parts:
+                text_parts.append(f"the DfE published {text}")
+            else:
+                caseload = float(last["caseload_per_fte"])
+                label = f"Caseload per case-holding FTE, September {int(last['year'])}"
+                text_parts.append(f"Social workers held {text}")
+        text = "; ".join(text_parts)
         if math.isfinite(result.caseload_target):
             text += f", against a target of {fmt.number(result.caseload_target)}"
         sentences.append(text + ".")
+        ratio = (
+            caseload / result.caseload_target if math.isfinite(result.caseload_target) else math.nan
+        )
         figures.append(
             HeadlineFigure(
-                label=f"Caseload per case-holding FTE, September {int(last['year'])}",
+                label=label,
                 value=fmt.number(caseload),
-                rag=rag,  # type: ignore[arg-type]
+                rag=_rag(ratio, caseload_amber, caseload_red),  # type: ignore[arg-type]
                 note=f"target {fmt.number(result.caseload_target)}"
                 if math.isfinite(result.caseload_target)
                 else "",

@@ -348,18 +348,42 @@ def forecast_placement_cost(
             ]
         )
     ordered = forecast.sort_values("period_end").reset_index(drop=True)
-    result = pd.DataFrame({"period_end": pd.to_datetime(ordered["period_end"])})
-    end_year = result["period_end"].dt.year
-    result["financial_year"] = [financial_year_label(int(y) - 1) for y in end_year]
+    average = pd.DataFrame({"period_end": pd.to_datetime(ordered["period_end"])})
     for bound in _BOUNDS:
         closing = ordered[bound].astype(float)
         opening = closing.shift(1).fillna(float(last_actual))
-        average = (opening + closing) / 2
-        if bound == "forecast":
-            result["children_looked_after_avg"] = average
-            result["placement_cost_gbp"] = average * cost_per_child_gbp
-        else:
-            result[f"placement_cost_{bound}_gbp"] = average * cost_per_child_gbp
+        average[bound] = (opening + closing) / 2
+    return cost_of_average_children(average, cost_per_child_gbp)
+
+
+def cost_of_average_children(average: pd.DataFrame, cost_per_child_gbp: float) -> pd.DataFrame:
+    """The placement cost of each financial year from the average children looked after in it.
+
+    Parameters
+    ----------
+    average
+        One row per financial year: ``period_end`` (its 31 March) and the average number of
+        children looked after during the year, central (``forecast``) and at each interval
+        bound (``lower_80``, ``upper_80``, ``lower_95``, ``upper_95``). From annual stocks it is
+        the mean of opening and closing (:func:`forecast_placement_cost`); from a council's
+        monthly extract, the mean of the twelve month-end counts.
+    cost_per_child_gbp
+        The annual cost of a child looked after (:func:`annual_cost_per_child_gbp`).
+
+    Returns
+    -------
+    DataFrame
+        As :func:`forecast_placement_cost`.
+    """
+    result = pd.DataFrame({"period_end": pd.to_datetime(average["period_end"])})
+    result["financial_year"] = [
+        financial_year_label(int(y) - 1) for y in result["period_end"].dt.year
+    ]
+    result["children_looked_after_avg"] = average["forecast"].astype(float).to_numpy()
+    result["placement_cost_gbp"] = result["children_looked_after_avg"] * cost_per_child_gbp
+    for bound in _BOUNDS[1:]:
+        children = average[bound].astype(float).to_numpy()
+        result[f"placement_cost_{bound}_gbp"] = children * cost_per_child_gbp
     return result
 
 

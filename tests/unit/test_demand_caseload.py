@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from fixtures.make_local_extract import make_demand_extract, make_workforce_extract
 
 from analysis import demand_views as views
 from analysis import formatting as fmt
@@ -144,3 +145,41 @@ def test_cached_all_la_accuracy_is_read_when_present(tmp_path) -> None:
     _all_la_accuracy("drift").to_csv(tmp_path / ALL_LA_ACCURACY_FILE, index=False)
     table = cached_all_la_accuracy(tmp_path)
     assert set(table["method"]) == {"drift"}
+
+
+def test_a_monthly_extract_drives_monthly_forecasts(tidy: pd.DataFrame) -> None:
+    """A synthetic 30-month extract (October 2022 to March 2025; short enough that only the
+    baselines are backtested): forecasts are monthly, next year's referrals are the sum of the
+    twelve monthly forecasts April 2025 to March 2026, stocks are taken at March, and the
+    placement cost uses the mean of the twelve month-end counts."""
+    extract = make_demand_extract(first_month="2022-10", months=30)
+    result = analyse(
+        tidy,
+        "E09000002",
+        "2025-03",
+        load_scenario(),
+        demand_extract=extract,
+        workforce_extract=make_workforce_extract(),
+    )
+    assert result.frequency == "monthly"
+    assert result.accuracy_basis == "this_la"
+    referrals = result.forecast[result.forecast["measure"] == "referrals"]
+    in_year = referrals[
+        (referrals["period_end"] > "2025-03-31") & (referrals["period_end"] <= "2026-03-31")
+    ]
+    assert len(in_year) == 12
+    assert result.next_year_value("referrals") == pytest.approx(in_year["forecast"].sum())
+    march = extract[extract["month"] == "2025-03"].set_index("measure")["count"]
+    latest = result.cases[result.cases["basis"] == "latest"].set_index("team")["cases"]
+    assert latest["cla"] == march["cla_at_month_end"]
+    assert latest["care_leavers"] == march["care_leavers_at_month_end"]
+    cla = result.forecast[result.forecast["measure"] == "cla_at_31_march"]
+    year_to_march_2026 = cla[cla["period_end"] <= "2026-03-31"]["forecast"]
+    cost = result.placement_cost.set_index("financial_year")
+    assert cost.loc["2025/26", "children_looked_after_avg"] == pytest.approx(
+        year_to_march_2026.mean()
+    )
+    assert result.actual.source == "council workforce extract"
+    summary = views.headline(result, 1.0, 1.1).summary
+    assert "(the council's own extract)" in summary
+    assert "the DfE published 14.9 cases each at 30 September 2024" in summary
