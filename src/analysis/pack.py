@@ -893,12 +893,12 @@ def _finish_pack(
 # ---- many months ---------------------------------------------------------------------------
 
 
-def _run_month(month_text: str, options: PackOptions) -> MonthOutcome:
-    """Run one month of a batch in a worker process; never raises for a failed month."""
+def _run_month(month_text: str, options: PackOptions, progress: Progress = _print) -> MonthOutcome:
+    """Run one month of a batch (in a worker process); never raises for a failed month."""
     started = time.perf_counter()
     month = pd.Period(month_text, freq="M")
     try:
-        result = run_pack(month, options)
+        result = run_pack(month, options, progress)
     except InputError as exc:
         return MonthOutcome(month_text, False, _one_line(exc.report()), _elapsed(started))
     except PackError as exc:
@@ -932,7 +932,9 @@ def run_batch(
     """Run the pack for many months, in parallel processes, reporting each month's outcome.
 
     A month that fails does not stop the others. Everything that can be checked before running
-    (notebooks, parameters, scenario, LA code) is checked once, first.
+    (notebooks, parameters, scenario, LA code) is checked once, first. Worker processes print
+    their progress lines to standard output; ``progress`` receives each month's outcome (and,
+    with one job, every progress line).
 
     Parameters
     ----------
@@ -965,7 +967,7 @@ def run_batch(
     outcomes: dict[str, MonthOutcome] = {}
     if workers == 1:
         for text in texts:
-            outcomes[text] = _run_month(text, options)
+            outcomes[text] = _run_month(text, options, progress)
             _report_outcome(outcomes[text], progress)
     else:
         # Spawned, not forked: a fork of a process holding zmq sockets and threads is unsafe.
