@@ -512,7 +512,8 @@ def execute_notebook(
         progress_bar=False,
         log_output=False,
         execution_timeout=timeout_s,
-        kernel_manager_class=IPCKernelManager,
+        # Unix sockets need a POSIX system; elsewhere kernels use jupyter's default, TCP.
+        kernel_manager_class=IPCKernelManager if os.name == "posix" else AsyncKernelManager,
         shutdown_kernel="immediate",
     )
 
