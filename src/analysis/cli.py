@@ -144,6 +144,8 @@ def cmd_pack(args: argparse.Namespace) -> int:
 
 def _run_pack_command(args: argparse.Namespace) -> int:
     months = _pack_months(args)
+    if args.la is not None and args.la.strip().lower() == "all":
+        return _run_all_councils_command(args, months)
     options = PackOptions(
         reports_root=args.out,
         notebooks_folder=args.notebooks,
@@ -162,6 +164,24 @@ def _run_pack_command(args: argparse.Namespace) -> int:
     outcomes = run_batch(months, options, jobs=args.jobs)
     print(summarise_batch(outcomes))
     return EXIT_OK if all(o.published for o in outcomes) else EXIT_PACK_FAILED
+
+
+def _run_all_councils_command(args: argparse.Namespace, months: list) -> int:
+    """``--la all``: every council's pack for each month, and an index across councils."""
+    from analysis.batch import run_all_councils, summarise_councils
+
+    options = PackOptions(
+        reports_root=args.out,
+        notebooks_folder=args.notebooks,
+        scenario_path=args.scenario,
+        cell_timeout_s=args.timeout,
+    )
+    failed = False
+    for month in months:
+        outcomes = run_all_councils(month, options, jobs=args.jobs, scheduler=args.scheduler)
+        print(summarise_councils(outcomes))
+        failed = failed or not all(o.published for o in outcomes)
+    return EXIT_PACK_FAILED if failed else EXIT_OK
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -235,7 +255,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--la",
         default=None,
         help="ONS code of the local authority, for notebooks about one council "
-        "(default: each notebook's own, E09000002 Barking and Dagenham)",
+        "(default: each notebook's own, E09000002 Barking and Dagenham); 'all' runs every "
+        "English council in the bundled data into <out>/councils/ with an index across them",
+    )
+    pack.add_argument(
+        "--scheduler",
+        default=None,
+        help="with --la all: the address of a Dask distributed scheduler (tcp://host:8786) to "
+        "run the councils on a cluster instead of this machine's cores",
     )
     pack.add_argument(
         "--out", type=Path, default=reports_dir(), help="folder of packs (default reports/)"
