@@ -34,7 +34,7 @@ from analysis.benchmark import (
 from analysis.charts import PALETTE, REFERENCE_COLOUR, finish_chart, gbp_millions_axis, new_chart
 from analysis.contract import ContractView
 from analysis.errors import InputError, Problem
-from analysis.results import Headline, HeadlineFigure
+from analysis.results import SCORECARD_LABEL_PREFIX, Headline, HeadlineFigure
 
 NOTEBOOK = "04_benchmarking"
 TITLE = "Benchmarking, scorecard and contract sum"
@@ -542,7 +542,7 @@ def scorecard_figures(table: pd.DataFrame) -> list[HeadlineFigure]:
         status = record["status"] if isinstance(record["status"], str) else None
         figures.append(
             HeadlineFigure(
-                label=f"Scorecard: {record['label']}",
+                label=f"{SCORECARD_LABEL_PREFIX}{record['label']}",
                 value=_SCORE_FORMATS[record["indicator"]](record["value"]),
                 rag=status,  # type: ignore[arg-type]
                 note=_threshold_note(record),

@@ -72,7 +72,7 @@ from analysis.report import (
     notebook_to_html,
     render_index,
 )
-from analysis.results import Headline, read_headlines
+from analysis.results import SCORECARD_LABEL_PREFIX, Headline, read_headlines
 from analysis.scenario import Scenario, load_scenario
 from analysis.store import atomic_write_text, read_manifest
 
@@ -822,6 +822,17 @@ def _fail(
     raise NotebookFailed(message, notebook.name, cell, error, kept) from exc
 
 
+def scorecard_first(entries: Sequence[IndexEntry]) -> list[IndexEntry]:
+    """The index's reports with the one whose headline opens with the scorecard first (what a
+    committee reads first); the others keep their notebook order."""
+
+    def leads_with_scorecard(entry: IndexEntry) -> bool:
+        figures = entry.headline.figures if entry.headline else ()
+        return bool(figures) and figures[0].label.startswith(SCORECARD_LABEL_PREFIX)
+
+    return sorted(entries, key=lambda entry: not leads_with_scorecard(entry))
+
+
 def _finish_pack(
     month: pd.Period,
     scenario: Scenario,
@@ -859,6 +870,7 @@ def _finish_pack(
         )
         for run in runs
     ]
+    entries = scorecard_first(entries)
     downloads = (
         [PackFile(WORKBOOK_NAME, "every result table in one Excel workbook, one sheet per table")]
         if tables

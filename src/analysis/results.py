@@ -20,6 +20,9 @@ from analysis.store import atomic_write_text, write_table
 
 Rag = Literal["red", "amber", "green"]
 
+#: Headline figures of the pack's scorecard start with this; the index shows them first.
+SCORECARD_LABEL_PREFIX = "Scorecard: "
+
 
 @dataclass(frozen=True)
 class HeadlineFigure:

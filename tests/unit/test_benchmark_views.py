@@ -74,3 +74,23 @@ def test_chances_are_written_for_a_reader() -> None:
     assert views.chance(0.999) == "more than 99%"
     assert views.chance(0.234) == "23%"
     assert views.chance(math.nan) == "–"
+
+
+def test_the_pack_index_shows_the_scorecard_first() -> None:
+    from analysis.pack import scorecard_first
+    from analysis.report import IndexEntry
+    from analysis.results import Headline, HeadlineFigure
+
+    def entry(notebook: str, label: str) -> IndexEntry:
+        figure = HeadlineFigure(label=label, value="1", rag="green")
+        headline = Headline(notebook=notebook, title=notebook, summary="", figures=(figure,))
+        return IndexEntry(notebook, headline, f"{notebook}.html", f"{notebook}.ipynb")
+
+    entries = [
+        entry("01_demand", "Children looked after"),
+        entry("02_tom", "True cost"),
+        entry("04_benchmarking", "Scorecard: Variance against budget"),
+        IndexEntry("05_other", None, "05.html", "05.ipynb"),
+    ]
+    ordered = [e.title for e in scorecard_first(entries)]
+    assert ordered == ["04_benchmarking", "01_demand", "02_tom", "05_other"]
