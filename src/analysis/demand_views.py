@@ -438,8 +438,15 @@ def placement_chart(result: DemandCaseload) -> Figure | None:
 
 
 def accuracy_table(result: DemandCaseload) -> pd.DataFrame:
-    """The backtest's accuracy per measure and method, with the chosen method marked."""
+    """The backtest's accuracy of each measure's chosen method beside the last-value baseline
+    (the honest comparison: a method earns its place by beating carrying the last value on)."""
     table = result.accuracy
+    if len(table):
+        keep = [
+            method in ("naive", result.chosen.get(measure))
+            for measure, method in zip(table["measure"], table["method"], strict=True)
+        ]
+        table = table[keep]
     if table.empty:
         return pd.DataFrame(
             columns=[
@@ -455,7 +462,9 @@ def accuracy_table(result: DemandCaseload) -> pd.DataFrame:
         )
     shown = pd.DataFrame(
         {
-            "Measure": table["measure"].map(MEASURE_LABELS),
+            "Measure": table["measure"].map(
+                MONTHLY_LABELS if result.frequency == "monthly" else MEASURE_LABELS
+            ),
             "Method": table["method"].map(lambda m: METHOD_DESCRIPTIONS.get(m, m)),
             "Chosen": [
                 "yes" if result.chosen.get(m) == method else ""

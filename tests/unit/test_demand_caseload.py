@@ -183,3 +183,10 @@ def test_a_monthly_extract_drives_monthly_forecasts(tidy: pd.DataFrame) -> None:
     summary = views.headline(result, 1.0, 1.1).summary
     assert "(the council's own extract)" in summary
     assert "the DfE published 14.9 cases each at 30 September 2024" in summary
+
+
+def test_accuracy_table_shows_the_chosen_method_beside_the_baseline(barking) -> None:
+    table = views.accuracy_table(barking)
+    assert len(table) == len(FORECAST_MEASURES)  # 'naive' was chosen for every measure
+    assert set(table["Chosen"]) == {"yes"}
+    assert set(table["MAPE"]) == {"5.0%"}
