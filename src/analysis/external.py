@@ -1138,7 +1138,7 @@ def _read_source(source: Source, folder: Path | None) -> pd.DataFrame:
         pd.errors.ParserWarning,
         pd.errors.EmptyDataError,
     ) as exc:
-        raise _unreadable(file, exc) from None
+        raise _unreadable(file, exc, text) from None
     if source.raw_text:
         tidy = source.reader(records, source, file)
     else:
@@ -1147,20 +1147,31 @@ def _read_source(source: Source, folder: Path | None) -> pd.DataFrame:
     return _finish(tidy, source)
 
 
-def _unreadable(file: str, exc: Exception) -> InputError:
+def _unreadable(file: str, exc: Exception, text: str) -> InputError:
     """A file the CSV reader gave up on: ragged rows, an unclosed quote, an over-long cell."""
     line = re.search(r"line (\d+)", str(exc))
+    row = int(line.group(1)) if line else _first_ragged_row(text)
     return InputError(
         [
             Problem(
                 file=file,
-                row=int(line.group(1)) if line else None,
+                row=row,
                 expected="comma-separated values with as many cells in each row as in the "
                 f"header and every opening quote closed; the reader stopped ({str(exc).strip()})",
                 has_value=False,
             )
         ]
     )
+
+
+def _first_ragged_row(text: str) -> int | None:
+    """The first row (header = 1) whose number of cells differs from the header's."""
+    try:
+        rows = csv.reader(io.StringIO(text, newline=""))
+        width = len(next(rows))
+        return next((n for n, r in enumerate(rows, start=2) if r and len(r) != width), None)
+    except (csv.Error, StopIteration):
+        return None
 
 
 def _finish(tidy: pd.DataFrame, source: Source) -> pd.DataFrame:
