@@ -463,7 +463,8 @@ def contract_view(
     unit_costs = placements.unit_costs(scenario)
     notes: list[str] = []
     published = la_view(external.published_as_of(tidy, month.strftime("%Y-%m")), la, notes)
-    history = _history(published, code)
+    own = published[published["la_code"] == code]  # the forecasts need only this council
+    history = _history(own, code)
     first_start = financial_year_start(month)
     starts = range(first_start, first_start + int(scenario.settings.horizon_years))
     end_years = [start + 1 for start in starts]
@@ -475,7 +476,7 @@ def contract_view(
     # Suppressed latest figures are left out, so the forecast starts after the last figure
     # actually published and covers the suppressed years too.
     forecast = demand.forecast_measures(
-        published[published["value"].notna()],
+        own[own["value"].notna()],
         code,
         workforce.CASE_MEASURES,
         horizon,
