@@ -1143,6 +1143,7 @@ def _read_source(source: Source, folder: Path | None) -> pd.DataFrame:
         tidy = source.reader(records, source, file)
     else:
         frame.columns = [str(c).strip() for c in frame.columns]
+        _check_unique_header(text, file)
         tidy = source.reader(frame, source, file)
     return _finish(tidy, source)
 
@@ -1162,6 +1163,28 @@ def _unreadable(file: str, exc: Exception, text: str) -> InputError:
             )
         ]
     )
+
+
+def _check_unique_header(text: str, file: str) -> None:
+    """Refuse a header naming a column twice (pandas would rename or keep both silently).
+
+    Blank names are allowed: the SFR files end some headers with several empty cells.
+    """
+    header = [h.strip() for h in next(csv.reader(io.StringIO(text, newline="")), [])]
+    repeated = sorted({h for h in header if h and header.count(h) > 1})
+    if repeated:
+        raise InputError(
+            [
+                Problem(
+                    file=file,
+                    row=1,
+                    column=name,
+                    value=name,
+                    expected="each column name once; this one appears more than once",
+                )
+                for name in repeated
+            ]
+        )
 
 
 def _first_ragged_row(text: str) -> int | None:
