@@ -51,8 +51,13 @@ def _balances_not_negative(frame: pd.DataFrame, file: str) -> list[Problem]:
     """Opening and closing budgets and out-turns are amounts of zero or more."""
     balances = frame[frame["kind"].isin(["opening", "closing"]) & (frame["amount_gbp_m"] < 0)]
     return [
-        Problem(file=file, row=int(row), column="amount_gbp_m", value=amount,
-                expected="an opening or closing balance of zero or more (£m)")
+        Problem(
+            file=file,
+            row=int(row),
+            column="amount_gbp_m",
+            value=amount,
+            expected="an opening or closing balance of zero or more (£m)",
+        )
         for row, amount in balances["amount_gbp_m"].items()
     ]
 
@@ -66,12 +71,24 @@ TOM_STRUCTURES = TableSpec(
         Column("fte", "fte", "full-time equivalent posts"),
         Column("cost_gbp", "money", "base cost: the posts at budgeted pay, £ per year"),
         Column("true_cost_gbp", "money", "true cost including agency premium and payments"),
-        Column("care_and_support_funding_gbp", "money", "funded by the children's care budget",
-               blank_allowed=True),
-        Column("other_council_funding_gbp", "money", "funded by other council budgets",
-               blank_allowed=True),
-        Column("external_funding_gbp", "money", "funded by police, NHS, Home Office grants",
-               blank_allowed=True),
+        Column(
+            "care_and_support_funding_gbp",
+            "money",
+            "funded by the children's care budget",
+            blank_allowed=True,
+        ),
+        Column(
+            "other_council_funding_gbp",
+            "money",
+            "funded by other council budgets",
+            blank_allowed=True,
+        ),
+        Column(
+            "external_funding_gbp",
+            "money",
+            "funded by police, NHS, Home Office grants",
+            blank_allowed=True,
+        ),
     ),
     key=("structure", "budget_area"),
 )
@@ -81,13 +98,25 @@ BUDGET_TRAJECTORY = TableSpec(
     columns=(
         Column("source", "text", "the published document the row comes from"),
         Column("financial_year", "financial_year", "the financial year, like 2019/20"),
-        Column("side", "category", "budget, outturn or variance",
-               allowed=("budget", "outturn", "variance")),
+        Column(
+            "side",
+            "category",
+            "budget, outturn or variance",
+            allowed=("budget", "outturn", "variance"),
+        ),
         Column("line", "text", "the line as printed"),
-        Column("kind", "category", "opening, movement, closing or published",
-               allowed=("opening", "movement", "closing", "published")),
-        Column("amount_gbp_m", "number", "the amount in £ million; blank where not printed",
-               blank_allowed=True),
+        Column(
+            "kind",
+            "category",
+            "opening, movement, closing or published",
+            allowed=("opening", "movement", "closing", "published"),
+        ),
+        Column(
+            "amount_gbp_m",
+            "number",
+            "the amount in £ million; blank where not printed",
+            blank_allowed=True,
+        ),
     ),
     key=("financial_year", "side", "line"),
     checks=(_consecutive_years, _balances_not_negative),
