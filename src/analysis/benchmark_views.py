@@ -361,7 +361,10 @@ def contract_display(view: ContractView) -> pd.DataFrame:
             ],
             "Budget (RA)": [fmt.gbp_m(v) for v in summary["budget_gbp"]],
             "Gap (cost - budget)": [fmt.gbp_m(v, signed=True) for v in summary["gap_gbp"]],
-            "Chance the budget is short": [fmt.pct(v) for v in summary["probability_insufficient"]],
+            "Chance the budget is short": [chance(v) for v in summary["probability_insufficient"]],
+            "Chance, demand alone": [
+                chance(v) for v in summary["probability_insufficient_demand_only"]
+            ],
         }
     )
 

@@ -31,22 +31,27 @@ intervals, :mod:`analysis.demand`) into that cost over the scenario's horizon:
   which is wider than staffing and placements: the gap (cost - budget; positive = the budget
   falls short) shows how much of the budget the demand-driven costs leave for everything else.
 
-**Probability that the budget is insufficient** (:func:`probability_above`): cost rises with
-demand, so the cost at each bound is the cost's quantile at that bound's probability (2.5%,
-10%, 50%, 90%, 97.5%). The probability that cost exceeds the budget is read from those five
-quantiles by interpolating the budget's normal score linearly between them (exact when the
-forecast is normal, and it keeps a skewed interval's skew), extrapolated beyond the 95% bounds
-along the outer segment. This is the **forecast-interval method**: it carries the demand
-forecast's uncertainty at the scenario's prices. Uncertainty in the prices themselves (agency
-share and premium, pay award, unit costs) is the sensitivity model's (:mod:`analysis.
-sensitivity`), which prices the Target Operating Model's structures, not a demand trajectory.
+**Probability that the budget is insufficient**, two ways:
+
+* **under the sensitivity model** (:func:`monte_carlo_insufficiency`, the one reported): a
+  Monte Carlo that draws demand from its forecast interval and every price (agency share and
+  premium, recruitment and retention payments, new starters, salary, pay award, weekly
+  placement costs) from the distributions the scenario declares, exactly as
+  :mod:`analysis.sensitivity` draws them (its seed, number of draws and share-premium
+  correlation);
+* **from the forecast interval alone** (:func:`probability_above`), at the scenario's prices:
+  cost rises with demand, so the cost at each bound is the cost's quantile at that bound's
+  probability (2.5%, 10%, 50%, 90%, 97.5%); the budget's normal score is interpolated linearly
+  between them (exact for a normal forecast, and it keeps a skewed interval's skew) and
+  extrapolated beyond the 95% bounds along the outer segment. The Monte Carlo reads demand
+  the same way in reverse (:func:`at_normal_score`), so with every price fixed the two agree.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -81,9 +86,12 @@ BOUNDS: tuple[str, ...] = tuple(BOUND_PROBABILITIES)
 STOCK_MEASURES: tuple[str, ...] = tuple(m for m in workforce.CASE_MEASURES if m != "referrals")
 
 METHOD_NOTE = (
-    "Probability that the budget is insufficient: the forecast-interval method (the cost at "
-    "each bound of the demand forecast taken as that quantile of the cost, the budget's normal "
-    "score interpolated between them), at the scenario's prices."
+    "Chance that the budget is short: a Monte Carlo of the demand forecast (drawn from its "
+    "80% and 95% intervals) together with every price the scenario gives a range (agency share "
+    "and premium, recruitment and retention payments, salary, pay award, weekly placement "
+    "costs), drawn from the scenario's distributions as the sensitivity model draws them. The "
+    "chance from the demand interval alone, at the scenario's prices, is in the results table "
+    "(probability_insufficient_demand_only)."
 )
 
 
@@ -334,7 +342,8 @@ def contract_summary(
         ``placement_cost_gbp``, ``contract_cost_gbp`` with ``contract_cost_lower_80_gbp``,
         ``..._upper_80_gbp``, ``..._lower_95_gbp``, ``..._upper_95_gbp``, ``budget_gbp``,
         ``budget_year``, ``gap_gbp`` (central cost - budget; positive = the budget falls
-        short), ``gap_upper_95_gbp`` and ``probability_insufficient``.
+        short), ``gap_upper_95_gbp`` and ``probability_insufficient_demand_only`` (the
+        forecast-interval method, :func:`probability_above`).
     """
     rows = []
     for (year, label), group in costs_by_bound.groupby(["year", "financial_year"], sort=True):
@@ -358,10 +367,156 @@ def contract_summary(
         row["budget_year"] = budget_year
         row["gap_gbp"] = float(central["contract_cost_gbp"]) - float(budget_gbp)
         row["gap_upper_95_gbp"] = row["contract_cost_upper_95_gbp"] - float(budget_gbp)
-        row["probability_insufficient"] = probability_above(
+        row["probability_insufficient_demand_only"] = probability_above(
             by_bound["contract_cost_gbp"].to_dict(), float(budget_gbp)
         )
         rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# ---- Monte Carlo: demand and prices together --------------------------------------------------
+
+#: The prices the Monte Carlo draws with the demand forecast (those a scenario declares
+#: ``fixed`` are held at their values), from the distributions the scenario declares.
+PRICE_ASSUMPTIONS: tuple[str, ...] = (
+    "agency_share",
+    "agency_premium_gbp_per_fte",
+    "recruitment_payment_gbp",
+    "retention_payment_rate",
+    "new_starter_rate",
+    "retention_salary_gbp_per_fte",
+    "pay_award_rate",
+    *placements.UNIT_COST_ASSUMPTIONS.values(),
+)
+
+
+def at_normal_score(quantiles: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """A figure at normal scores ``scores``, from its values at :data:`BOUNDS` (sorted):
+    linear between the bounds' scores, along the outer segments beyond them, never below 0.
+    The inverse of the reading :func:`probability_above` makes."""
+    values = np.sort(np.asarray(quantiles, dtype=float))
+    knots = norm.ppf(list(BOUND_PROBABILITIES.values()))
+    inside = np.interp(scores, knots, values)
+    low_slope = (values[1] - values[0]) / (knots[1] - knots[0])
+    high_slope = (values[-1] - values[-2]) / (knots[-1] - knots[-2])
+    below = values[0] + (scores - knots[0]) * low_slope
+    above = values[-1] + (scores - knots[-1]) * high_slope
+    result = np.where(scores < knots[0], below, np.where(scores > knots[-1], above, inside))
+    return np.maximum(result, 0.0)
+
+
+def _draw_prices(scenario: Scenario, draws: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    from analysis.sensitivity import PREMIUM, SHARE, draw_assumption
+
+    uniforms = {name: rng.random(draws) for name in PRICE_ASSUMPTIONS}
+    rho = float(scenario.settings.sensitivity.correlation_agency_share_premium)
+    if rho:
+        # The sensitivity model's Gaussian copula between agency share and premium.
+        z_share = rng.standard_normal(draws)
+        z_premium = rho * z_share + math.sqrt(1.0 - rho * rho) * rng.standard_normal(draws)
+        uniforms[SHARE], uniforms[PREMIUM] = norm.cdf(z_share), norm.cdf(z_premium)
+    return {name: draw_assumption(scenario.assumption(name), u) for name, u in uniforms.items()}
+
+
+def monte_carlo_insufficiency(
+    costs_by_bound: pd.DataFrame,
+    budget_gbp: float,
+    scenario: Scenario,
+    mix: pd.DataFrame,
+    price_base_start_year: int,
+    *,
+    draws: int | None = None,
+    seed: int | None = None,
+) -> pd.DataFrame:
+    """The probability, year by year, that the budget does not cover staffing and placements
+    when demand and prices are both uncertain.
+
+    Each draw takes one normal score for demand, shared by every year (a stock's forecast errors
+    move together), and reads the required FTE and children looked after of each year at that
+    score from the bounds (:func:`at_normal_score`); and it draws every price of
+    :data:`PRICE_ASSUMPTIONS` from the scenario's distributions, as the sensitivity model does
+    (its seed, draws and the correlation between agency share and premium, from
+    ``settings.sensitivity``). A draw's cost is FTE x the cost per FTE at its prices (the cost
+    model's arithmetic, with its pay award from the price base) + children x the annual cost
+    of a child at the mix and its weekly unit costs.
+
+    Parameters
+    ----------
+    costs_by_bound
+        From :func:`contract_costs`.
+    budget_gbp
+        The budget of every year (NaN: no probability).
+    scenario
+        The distributions and settings.
+    mix
+        The placement mix (``placement_group``, ``share``;
+        :func:`analysis.placements.placement_mix`).
+    price_base_start_year
+        As for :func:`contract_costs`.
+    draws, seed
+        Default to ``settings.sensitivity.monte_carlo_draws`` and ``seed``.
+
+    Returns
+    -------
+    DataFrame
+        One row per year: ``financial_year``, ``probability_insufficient``,
+        ``probability_standard_error``, ``contract_cost_p10_gbp``, ``contract_cost_p50_gbp``,
+        ``contract_cost_p90_gbp`` and ``draws``.
+
+    Raises
+    ------
+    InputError
+        When the scenario lacks a price assumption.
+    """
+    scenario.require(PRICE_ASSUMPTIONS, model="contract sum Monte Carlo")
+    settings = scenario.settings.sensitivity
+    draws = int(settings.monte_carlo_draws if draws is None else draws)
+    rng = np.random.default_rng(settings.seed if seed is None else seed)
+    scores = rng.standard_normal(draws)
+    prices = _draw_prices(scenario, draws, rng)
+    drawn = replace(
+        costs.cost_assumptions(scenario),
+        **{name: prices[name] for name in PRICE_ASSUMPTIONS if not name.startswith("unit_cost")},
+    )
+    salary = prices["retention_salary_gbp_per_fte"]
+    per_fte_at_base = costs.true_cost_parts(
+        base_cost_gbp=salary,
+        agency_eligible_fte=1.0,
+        retention_salary_bill_gbp=salary,
+        eligible_share_of_structure=0.0,
+        assumptions=drawn,
+        award_falls_in_year=False,
+    )["true_cost_gbp"]
+    shares = mix.set_index("placement_group")["share"]
+    per_child = placements.WEEKS_PER_YEAR * sum(
+        float(shares.get(group, 0.0)) * prices[name]
+        for group, name in placements.UNIT_COST_ASSUMPTIONS.items()
+    )
+    rows = []
+    for label, group in costs_by_bound.groupby("financial_year", sort=True):
+        by_bound = group.set_index("bound").reindex(list(BOUNDS))
+        fte = at_normal_score(by_bound["required_fte"].to_numpy(), scores)
+        children = at_normal_score(by_bound["children_looked_after_avg"].to_numpy(), scores)
+        years_after = start_year_of_label(str(label)) - price_base_start_year
+        per_fte = per_fte_at_base * (1 + prices["pay_award_rate"]) ** years_after
+        cost = fte * per_fte + children * per_child
+        p10, p50, p90 = np.quantile(cost, [0.1, 0.5, 0.9])
+        if math.isnan(float(budget_gbp)):
+            probability = error = math.nan
+        else:
+            probability = float(np.count_nonzero(cost > budget_gbp)) / draws
+            error = math.sqrt(probability * (1 - probability) / draws)
+        rows.append(
+            {
+                "financial_year": label,
+                "probability_insufficient": probability,
+                "probability_standard_error": error,
+                "contract_cost_p10_gbp": float(p10),
+                "contract_cost_p50_gbp": float(p50),
+                "contract_cost_p90_gbp": float(p90),
+                "draws": draws,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -391,6 +546,7 @@ class ContractView:
     placement_cost_per_child_gbp: float
     price_base_year: str
     published: pd.DataFrame
+    placement_mix: pd.DataFrame
     method_note: str = METHOD_NOTE
     notes: list[str] = field(default_factory=list)
 
@@ -500,6 +656,12 @@ def contract_view(
     budget_gbp, budget_year = _latest_budget(published, code)
     if not budget_year:
         notes.append("No MHCLG RA budget published for this council by then: no gap is shown.")
+    simulated = monte_carlo_insufficiency(
+        by_bound, budget_gbp, scenario, mix, start_year_of_label(price_base)
+    )
+    summary = contract_summary(by_bound, budget_gbp, budget_year).merge(
+        simulated, on="financial_year", how="left"
+    )
     return ContractView(
         la_code=code,
         la_name=name,
@@ -509,7 +671,8 @@ def contract_view(
         forecast=forecast,
         demand=paths,
         costs=by_bound,
-        summary=contract_summary(by_bound, budget_gbp, budget_year),
+        summary=summary,
+        placement_mix=mix,
         budget_gbp=budget_gbp,
         budget_year=budget_year,
         placement_cost_per_child_gbp=per_child,

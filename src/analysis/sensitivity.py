@@ -633,6 +633,13 @@ def _from_uniform(assumption: Assumption, u: np.ndarray) -> np.ndarray:
     return np.where(u < at_mode, rising, falling)
 
 
+def draw_assumption(assumption: Assumption, uniforms: np.ndarray) -> np.ndarray:
+    """Draws of ``assumption`` from the distribution its scenario declares, one per uniform
+    draw in [0, 1): the same distributions for every model's Monte Carlo
+    (:mod:`analysis.contract` draws its prices with it)."""
+    return _from_uniform(assumption, np.asarray(uniforms, dtype=float))
+
+
 def monte_carlo_assumptions(model: SensitivityModel) -> list[str]:
     """The assumptions the Monte Carlo draws (the cost side, less those declared fixed)."""
     return [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import norm
@@ -180,11 +181,11 @@ def test_summary_gap_and_probability_year_by_year() -> None:
     row = summary.iloc[0]
     assert row["financial_year"] == "2024/25"
     assert row["gap_gbp"] == pytest.approx(0.0)
-    assert row["probability_insufficient"] == pytest.approx(0.5)
+    assert row["probability_insufficient_demand_only"] == pytest.approx(0.5)
     assert row["contract_cost_upper_95_gbp"] > row["contract_cost_upper_80_gbp"] > central
     assert row["budget_year"] == "2023/24"
     no_budget = contract.contract_summary(by_bound, math.nan)
-    assert math.isnan(no_budget["probability_insufficient"].iloc[0])
+    assert math.isnan(no_budget["probability_insufficient_demand_only"].iloc[0])
 
 
 def test_the_view_of_the_seed_council_uses_its_published_budget() -> None:
@@ -205,3 +206,82 @@ def test_the_view_of_the_seed_council_uses_its_published_budget() -> None:
     # Prices of 2024/25: five pay awards after 2019/20.
     per_fte = view.summary["cost_per_fte_gbp"].iloc[0]
     assert per_fte == pytest.approx(57_005.28 * 1.02**5, rel=1e-6)
+
+
+def test_at_normal_score_is_the_inverse_of_probability_above() -> None:
+    quantiles = np.array([NORMAL[b] for b in contract.BOUNDS])
+    scores = np.array([0.0, norm.ppf(0.9), norm.ppf(0.025), 3.0, -12.0])
+    values = contract.at_normal_score(quantiles, scores)
+    assert values[:3] == pytest.approx([100.0, NORMAL["upper_80"], NORMAL["lower_95"]])
+    assert values[3] == pytest.approx(130.0, abs=0.2)  # the outer segment extended
+    assert values[4] == 0.0  # never below zero
+    assert contract.probability_above(NORMAL, float(values[3])) == pytest.approx(norm.sf(3.0))
+
+
+class _Scenario:
+    """The base scenario with every price fixed but those named (a Monte Carlo by hand)."""
+
+    def __init__(self, uncertain: tuple[str, ...] = ()) -> None:
+        from analysis.scenario import load_scenario
+
+        self.real = load_scenario()
+        self.uncertain = uncertain
+
+    def assumption(self, name: str):
+        assumption = self.real.assumption(name)
+        if name in self.uncertain:
+            return assumption
+        return assumption.model_copy(update={"distribution": "fixed"})
+
+    def __getattr__(self, name: str):
+        return getattr(self.real, name)
+
+
+def _bounds(fte: dict[str, float], children: dict[str, float]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "year": 2025,
+            "financial_year": "2024/25",
+            "bound": list(contract.BOUNDS),
+            "required_fte": [fte[b] for b in contract.BOUNDS],
+            "children_looked_after_avg": [children[b] for b in contract.BOUNDS],
+        }
+    )
+
+
+FOSTERING_ONLY = pd.DataFrame(
+    {"placement_group": ["fostering", "residential", "other"], "share": [1.0, 0.0, 0.0]}
+)
+
+
+def test_monte_carlo_with_fixed_prices_agrees_with_the_interval_method() -> None:
+    scenario = _Scenario()
+    per_fte = contract.cost_per_fte_gbp(costs.cost_assumptions(scenario), 0)
+    no_children = dict.fromkeys(contract.BOUNDS, 0.0)
+    by_bound = _bounds(NORMAL, no_children)
+    budget = NORMAL["upper_80"] * per_fte
+    result = contract.monte_carlo_insufficiency(
+        by_bound, budget, scenario, FOSTERING_ONLY, 2024, draws=200_000, seed=1
+    ).iloc[0]
+    # 10% of demand lies above the upper 80% bound.
+    assert result["probability_insufficient"] == pytest.approx(0.10, abs=4e-3)
+    assert result["contract_cost_p50_gbp"] == pytest.approx(100 * per_fte, rel=2e-3)
+
+
+def test_monte_carlo_draws_prices_from_the_scenarios_distributions() -> None:
+    # Demand certain (40 children, no staff); only the fostering price uncertain: triangular
+    # from £400 to £1,200 a week with its mode at £650, so P(price > £650) = 550 / 800.
+    scenario = _Scenario(uncertain=("unit_cost_fostering_gbp_per_week",))
+    by_bound = _bounds(dict.fromkeys(contract.BOUNDS, 0.0), dict.fromkeys(contract.BOUNDS, 40.0))
+    budget = 40 * 650 * workforce.WEEKS_PER_YEAR
+    result = contract.monte_carlo_insufficiency(
+        by_bound, budget, scenario, FOSTERING_ONLY, 2024, draws=200_000, seed=2
+    ).iloc[0]
+    assert result["probability_insufficient"] == pytest.approx(550 / 800, abs=4e-3)
+    assert result["probability_standard_error"] == pytest.approx(
+        math.sqrt(0.6875 * 0.3125 / 200_000), rel=0.02
+    )
+    no_budget = contract.monte_carlo_insufficiency(
+        by_bound, math.nan, scenario, FOSTERING_ONLY, 2024, draws=1_000, seed=2
+    )
+    assert math.isnan(no_budget["probability_insufficient"].iloc[0])
