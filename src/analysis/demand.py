@@ -1000,7 +1000,8 @@ def forecast_all(
     la_codes
         Only these LAs (ONS codes); every LA when ``None``.
     workers
-        Processes to use; defaults to :func:`default_workers`.
+        Processes to use; defaults to :func:`default_workers`. Only used when a chosen
+        method is a fitted model; the baselines run in this process.
 
     Returns
     -------
@@ -1022,7 +1023,10 @@ def forecast_all(
         wanted = {str(code).strip().upper() for code in la_codes}
         tasks = [task for task in tasks if task.la_code in wanted]
     jobs = [_ForecastJob(task, horizon, chosen[task.measure], frequency) for task in tasks]
-    results = [r for r in _map(_forecast_one, jobs, workers or default_workers()) if not r.empty]
+    # baselines take microseconds: starting worker processes would cost more than it saves
+    fitted = any(method not in BASELINE_METHODS for method in chosen.values())
+    workers = (workers or default_workers()) if fitted else 1
+    results = [r for r in _map(_forecast_one, jobs, workers) if not r.empty]
     if not results:
         return _empty(("measure", "la_code", "la_name", *FORECAST_COLUMNS))
     return pd.concat(results, ignore_index=True)
@@ -1091,6 +1095,7 @@ def accuracy_markdown(
     max_origins: int | None,
     sources: str,
     generated_by: str,
+    narrow_below: float = 0.90,
 ) -> str:
     """Write the all-LA backtest as the Markdown of ``docs/forecast_accuracy.md``.
 
@@ -1111,6 +1116,9 @@ def accuracy_markdown(
         One line naming the data (files and editions) the backtest ran on.
     generated_by
         The command that regenerates the page, and when it ran (Markdown).
+    narrow_below
+        A method whose 95% intervals held a smaller share of the actual values than this is
+        named as having intervals that are too narrow.
 
     Returns
     -------
@@ -1124,6 +1132,8 @@ def accuracy_markdown(
     """
     summary = summarise_accuracy(accuracy)
     versus = compare_with_naive(accuracy, chosen).set_index("measure")
+    known = list(PUBLISHED_MEASURES)
+    ordered = sorted(chosen, key=lambda m: (known.index(m) if m in known else len(known), m))
     origins = "every origin" if max_origins is None else f"the latest {max_origins} origins"
     lines = [
         "# Forecast accuracy: rolling-origin backtest across English local authorities",
@@ -1151,33 +1161,41 @@ def accuracy_markdown(
         "|---|---|---:|---:|---:|---:|---|",
     ]
     verdicts = []
-    for measure, method in chosen.items():
+    for measure in ordered:
+        method = chosen[measure]
         if measure not in versus.index:
             continue
         row = versus.loc[measure]
         if method == "naive":
             verdict = "no method beat the last value; the last value is used"
-        elif row["beats_naive"]:
-            verdict = "beats the last value"
+            better = "n/a"
         else:
-            verdict = "does not beat the last value"
-        if method != "naive" and row["share_las_better"] < 0.5:
-            verdict += f", and is worse in most LAs ({1 - row['share_las_better']:.0%})"
+            verdict = (
+                "beats the last value" if row["beats_naive"] else "does not beat the last value"
+            )
+            if row["share_las_better"] < 0.5:
+                verdict += f", and is worse in most LAs ({1 - row['share_las_better']:.0%})"
+            better = _fmt(row["share_las_better"], "{:.0%}")
         verdicts.append((measure, method, verdict))
         lines.append(
             f"| {measure} | {method} | {int(row['n_series'])} "
             f"| {_fmt(row['median_mase_method'], '{:.2f}')} "
-            f"| {_fmt(row['median_mase_naive'], '{:.2f}')} "
-            f"| {_fmt(row['share_las_better'], '{:.0%}')} | {verdict} |"
+            f"| {_fmt(row['median_mase_naive'], '{:.2f}')} | {better} | {verdict} |"
         )
     lines += ["", "In plain words:", ""]
     for measure, method, verdict in verdicts:
         row = versus.loc[measure]
+        chosen_row = summary[(summary["measure"] == measure) & (summary["method"] == method)]
+        coverage = (
+            f" Its 80% and 95% intervals held {_fmt(chosen_row['coverage_80'].iloc[0], '{:.0%}')}"
+            f" and {_fmt(chosen_row['coverage_95'].iloc[0], '{:.0%}')} of the values later "
+            "published."
+        )
         if method == "naive":
             lines.append(
                 f"- **{measure}**: no method forecast better than carrying the last published "
                 f"value forward (median MASE {_fmt(row['median_mase_naive'], '{:.2f}')}), so "
-                "the last value is the forecast."
+                f"the last value is the forecast.{coverage}"
             )
         else:
             lines.append(
@@ -1185,9 +1203,42 @@ def accuracy_markdown(
                 f"MASE {_fmt(row['median_mase_method'], '{:.2f}')} against "
                 f"{_fmt(row['median_mase_naive'], '{:.2f}')}, better in "
                 f"{_fmt(row['share_las_better'], '{:.0%}')} of {int(row['n_series'])} LAs."
+                f"{coverage}"
             )
-    lines += ["", "## Every method, by measure", ""]
-    for measure in chosen:
+    pooled = accuracy.groupby("method")[["inside_80", "inside_95", "n_forecasts"]].sum()
+    pooled = pooled.loc[[m for m in METHODS if m in pooled.index]]
+    narrow = [
+        m
+        for m in pooled.index
+        if pooled.loc[m, "inside_95"] / pooled.loc[m, "n_forecasts"] < narrow_below
+    ]
+    lines += [
+        "",
+        "## Prediction intervals",
+        "",
+        "Share of the values later published that fell inside each method's intervals, all "
+        "measures and LAs together:",
+        "",
+        "| method | forecasts | 80% interval | 95% interval |",
+        "|---|---:|---:|---:|",
+        *[
+            f"| {m} | {int(r['n_forecasts'])} | {r['inside_80'] / r['n_forecasts']:.1%} "
+            f"| {r['inside_95'] / r['n_forecasts']:.1%} |"
+            for m, r in pooled.iterrows()
+        ],
+        "",
+        (
+            f"The intervals of {', '.join(narrow)} are too narrow: their 95% intervals held "
+            f"fewer than {narrow_below:.0%} of the later values, so read those bands as "
+            "optimistic."
+            if narrow
+            else f"Every method's 95% intervals held at least {narrow_below:.0%} of the later "
+            "values."
+        ),
+        "",
+    ]
+    lines += ["## Every method, by measure", ""]
+    for measure in ordered:
         table = summary[summary["measure"] == measure]
         if table.empty:
             continue
