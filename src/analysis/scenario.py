@@ -1348,9 +1348,22 @@ def _excel_data(book: Any, shown: str) -> tuple[dict[str, Any], _Origins, list[P
             target = target.setdefault(part, {})
             if not isinstance(target, dict):
                 break
-        else:
-            if value is not None:
-                target[key[-1]] = value
+        if not isinstance(target, dict) or (
+            value is not None and isinstance(target.get(key[-1]), dict)
+        ):
+            # 'la_code' and 'la_code.x' in two rows: one would silently drop the other.
+            problems.append(
+                _problem(
+                    origins,
+                    key,
+                    "a key that does not clash with another row's: a setting is either one "
+                    "value or a block of settings inside it, not both",
+                    about_key=True,
+                )
+            )
+            continue
+        if value is not None:
+            target[key[-1]] = value
     return data, origins, problems
 
 
