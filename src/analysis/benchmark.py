@@ -86,6 +86,7 @@ SIMILARITY_FEATURES = (
 )
 
 _GEOGRAPHY = ["geographic_level", "la_code", "la_name", "region_code"]
+_FINANCE_AND_POPULATION = ("population_0_17", "csc_net_outturn_gbp_k", "csc_budget_gbp_k")
 
 
 def _latest_edition(tidy: pd.DataFrame, measures: Sequence[str]) -> pd.DataFrame:
@@ -125,17 +126,13 @@ def indicator_values(tidy: pd.DataFrame) -> pd.DataFrame:
         ``geographic_level, la_code, la_name, region_code, year, indicator, value``; a year
         without the inputs an indicator needs has no row.
     """
-    counts = _latest_edition(
-        tidy,
-        [
-            *RATE_MEASURES,
-            *WORKFORCE_MEASURES,
-            "population_0_17",
-            "csc_net_outturn_gbp_k",
-            "csc_budget_gbp_k",
-        ],
-    )
+    counts = _latest_edition(tidy, [*RATE_MEASURES, *WORKFORCE_MEASURES, *_FINANCE_AND_POPULATION])
     wide = _wide(counts)
+    # A month before a collection was first published (the RA and RSX files start in 2021/22)
+    # has none of its measures: their indicators are simply missing.
+    for measure in (*RATE_MEASURES, *WORKFORCE_MEASURES, *_FINANCE_AND_POPULATION):
+        if measure not in wide.columns:
+            wide[measure] = np.nan
     population = wide.set_index(["la_code", "year"])["population_0_17"]
     previous = pd.MultiIndex.from_arrays([wide["la_code"], wide["year"] - 1])
     wide["population_previous_year"] = population.reindex(previous).to_numpy()

@@ -106,7 +106,10 @@ def _missing_demand(measure: str, year: int, bound: str) -> Problem:
 
 
 def demand_by_year(
-    history: pd.DataFrame, forecast: pd.DataFrame, end_years: Sequence[int]
+    history: pd.DataFrame,
+    forecast: pd.DataFrame,
+    end_years: Sequence[int],
+    absent: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Each demand measure in each financial year and bound of the trajectory.
 
@@ -120,6 +123,8 @@ def demand_by_year(
         :func:`analysis.demand.forecast_series` gives them, with ``year``).
     end_years
         The financial years, each by the calendar year of its 31 March (2026 for 2025/26).
+    absent
+        Measures with nothing published at all, counted as none (the caller says so).
 
     Returns
     -------
@@ -142,6 +147,8 @@ def demand_by_year(
     problems: list[Problem] = []
 
     def at(measure: str, year: int, bound: str) -> float:
+        if measure in absent:
+            return 0.0
         if (measure, year) in published.index:
             return float(published[(measure, year)])
         if (measure, year) in ahead.index:
@@ -178,17 +185,8 @@ def demand_by_year(
 def cost_per_fte_gbp(assumptions: costs.CostAssumptions, years_after_price_base: int) -> float:
     """What one FTE costs a year: an eligible post's salary with on-costs plus the recurring
     agency premium, recruitment and retention uplift (the cost model's arithmetic), with a pay
-    award on the whole each year after the cost model's price base.
-
-    Raises
-    ------
-    ValueError
-        When ``years_after_price_base`` is negative (a year before the prices were set).
-    """
-    if years_after_price_base < 0:
-        raise ValueError(
-            f"a year {years_after_price_base} years before the cost model's prices cannot be priced"
-        )
+    award on the whole each year after the cost model's price base (taken off for a year
+    before it)."""
     salary = assumptions.retention_salary_gbp_per_fte
     parts = costs.true_cost_parts(
         base_cost_gbp=salary,
@@ -577,6 +575,34 @@ def _latest_budget(published: pd.DataFrame, la_code: str) -> tuple[float, str]:
     return float(last["csc_budget_gbp"]), str(last["financial_year"])
 
 
+def _placement_mix(
+    published: pd.DataFrame, tidy: pd.DataFrame, la_code: str, notes: list[str]
+) -> pd.DataFrame:
+    """England's latest placement mix published by the month; before the England files
+    (2020 onwards) were published, the council's own 2010-2017 mix, or failing that England's
+    first published mix, with a note."""
+    try:
+        return placements.placement_mix(published, placements.DEFAULT_MIX_SOURCE)
+    except InputError:
+        pass
+    try:
+        mix = placements.placement_mix(published, "la", la_code=la_code)
+        notes.append(
+            f"England's placement mix was not yet published: the council's own mix of "
+            f"{int(mix['year'].iloc[0])} is used."
+        )
+        return mix
+    except InputError:
+        first = int(
+            tidy.loc[tidy["measure"].isin(placements.ENGLAND_PLACEMENT_MEASURES), "year"].min()
+        )
+        notes.append(
+            f"No placement mix was published by the reporting month: England's mix of {first}, "
+            "published later, is used."
+        )
+        return placements.placement_mix(tidy, placements.DEFAULT_MIX_SOURCE, year=first)
+
+
 def contract_view(
     tidy: pd.DataFrame,
     la_code: str,
@@ -646,8 +672,14 @@ def contract_view(
             f"{', '.join(no_interval)}: their central forecast is used in every bound, so the "
             "intervals understate the uncertainty."
         )
-    paths = demand_by_year(history, forecast, end_years)
-    mix = placements.placement_mix(published, placements.DEFAULT_MIX_SOURCE)
+    absent = [m for m in workforce.CASE_MEASURES if m not in set(observed["measure"])]
+    if absent:
+        notes.append(
+            f"Nothing published for {', '.join(absent)} by the reporting month: counted as none, "
+            "so the social workers they would need are not in the cost."
+        )
+    paths = demand_by_year(history, forecast, end_years, absent)
+    mix = _placement_mix(published, tidy, code, notes)
     per_child = placements.annual_cost_per_child_gbp(mix, unit_costs)
     price_base = str(load_budget_trajectory()["financial_year"].min())
     by_bound = contract_costs(

@@ -94,3 +94,15 @@ def test_the_pack_index_shows_the_scorecard_first() -> None:
     ]
     ordered = [e.title for e in scorecard_first(entries)]
     assert ordered == ["04_benchmarking", "01_demand", "02_tom", "05_other"]
+
+
+def test_indicators_for_a_month_before_the_finance_returns_were_published() -> None:
+    from analysis import benchmark
+    from analysis.external import load_external, published_as_of
+
+    values = benchmark.indicator_values(published_as_of(load_external(), "2019-09"))
+    assert "outturn_vs_budget" not in set(values["indicator"])
+    rates = values[
+        (values["indicator"] == "cla_at_31_march_per_10k") & (values["la_code"] == "E09000002")
+    ]
+    assert int(rates["year"].max()) == 2017  # the 2018-2020 LA files are not bundled
