@@ -98,6 +98,14 @@ def _display_width(value: object, number_format: str | None) -> int:
     return len(str(value))
 
 
+def _keep_text(cells: tuple) -> None:
+    """Keep text that starts with '=' as text: openpyxl writes it as a formula, which Excel
+    runs on opening, so a name in an input could fetch a web page or send data away."""
+    for cell in cells:
+        if cell.data_type == "f":
+            cell.data_type = "s"
+
+
 def workbook_bytes(tables: Mapping[str, pd.DataFrame]) -> bytes:
     """Return the workbook holding ``tables`` (one sheet each, in order) as ``.xlsx`` bytes.
 
@@ -118,6 +126,7 @@ def workbook_bytes(tables: Mapping[str, pd.DataFrame]) -> bytes:
         flat = frame.reset_index(drop=True)
         columns = [str(c) for c in flat.columns]
         sheet.append(columns)
+        _keep_text(sheet[1])
         for cell in sheet[1]:
             cell.font = bold
         formats = [number_format_for(c) for c in columns]
@@ -125,6 +134,7 @@ def workbook_bytes(tables: Mapping[str, pd.DataFrame]) -> bytes:
         for row in flat.itertuples(index=False, name=None):
             values = [_cell_value(v) for v in row]
             sheet.append(values)
+            _keep_text(sheet[sheet.max_row])
             for position, value in enumerate(values):
                 widths[position] = max(widths[position], _display_width(value, formats[position]))
         for position, number_format in enumerate(formats, start=1):
