@@ -149,7 +149,9 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 batch[f"jobs_{jobs}_s"] = round(seconds, 1)
                 batch[f"jobs_{jobs}_cpu_s"] = round(cpu, 1)
-                batch[f"jobs_{jobs}_failed"] = [o.month for o in outcomes if not o.published]
+                batch[f"jobs_{jobs}_failed"] = {
+                    o.month: o.message for o in outcomes if not o.published
+                }
                 batch[f"load_average_after_jobs_{jobs}"] = _load()
             batch["jobs_2_over_jobs_1"] = round(batch["jobs_2_s"] / batch["jobs_1_s"], 2)
             figures["batch"] = batch
@@ -207,6 +209,9 @@ def markdown_section(figures: dict) -> str:
             f"| 2 jobs / 1 job | {batch['jobs_2_over_jobs_1']}x | | at most "
             f"{JOBS_RATIO_TARGET}x: {'met' if figures['targets']['jobs_met'] else 'not met'} |",
         ]
+        failed = {**batch["jobs_1_failed"], **batch["jobs_2_failed"]}
+        if failed:
+            lines += ["", f"Months that failed during the batch: {', '.join(sorted(failed))}."]
     lines += ["", "Each notebook's run in the single pack (seconds, papermill only):", ""]
     lines += [f"- {name}: {seconds}" for name, seconds in pack["notebook_s"].items()]
     lines += ["", f"HTML sizes (target under {HTML_LIMIT_BYTES / 1e6:.0f} MB each):", ""]
