@@ -49,7 +49,7 @@ from analysis.pack import (
 )
 from analysis.paths import display_path
 from analysis.report import CONTENT_SECURITY_POLICY, PACK_TITLE, month_label, report_css
-from analysis.results import read_headlines
+from analysis.results import SCORECARD_LABEL_PREFIX, read_headlines
 from analysis.store import atomic_write_text
 
 #: Inside ``--out``: one folder per council, and one index per month.
@@ -290,11 +290,12 @@ def index_folder(reports_root: Path, month: pd.Period) -> Path:
 
 
 def _statuses(pack: Path) -> list[tuple[str, str, str | None]]:
-    """The headline figures with a status of a council's pack: (label, figure, status)."""
+    """The headline figures with a status of a council's pack, the scorecard's first:
+    (label, figure, status)."""
     figures = []
     for headline in read_headlines(pack / RESULTS_FOLDER):
         figures += [(f.label, f.value, f.rag) for f in headline.figures if f.rag]
-    return figures
+    return sorted(figures, key=lambda figure: not figure[0].startswith(SCORECARD_LABEL_PREFIX))
 
 
 def _row(outcome: CouncilOutcome, region: str, month: pd.Period, root: Path) -> str:

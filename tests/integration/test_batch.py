@@ -37,7 +37,8 @@ def _notebook(folder: Path) -> Path:
         "    raise ValueError('no figures for this council (fixture failure)')\n"
         "write_headline(resolve_output_dir(output_dir, reporting_month), Headline(\n"
         "    notebook='01_council', title=f'Council {la_code}', summary='A fixture.',\n"
-        "    figures=(HeadlineFigure('Scorecard: Variance against budget', '+1.0%', 'amber'),),\n"
+        "    figures=(HeadlineFigure('Caseload', '15.0', 'green'),\n"
+        "             HeadlineFigure('Scorecard: Variance against budget', '+1.0%', 'amber')),\n"
         "))"
     )
     kernel = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
@@ -85,6 +86,7 @@ def test_a_failed_council_never_stops_the_others_and_the_index_lists_all(tmp_pat
     assert "2 of 3 councils&#x27; packs published" in index or "2 of 3 councils' packs" in index
     assert "href='../E09000002/2025-03/index.html'" in index
     assert "Scorecard: Variance against budget: +1.0%" in index
+    assert index.index("Scorecard: Variance") < index.index("Caseload: 15.0")  # scorecard first
     assert "Failed" in index and "fixture failure" in index
     record = json.loads((councils / "2025-03" / "batch.json").read_text(encoding="utf-8"))
     assert (record["councils"], record["published"]) == (3, 2)
