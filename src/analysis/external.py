@@ -793,7 +793,8 @@ def _read_finance(records: list[list[str]], source: Source, file: str) -> pd.Dat
     for offset, fields in enumerate(records[header_at + 1 :], start=header_at + 2):
         if fields and fields[0].strip() == "E-code":
             break  # a second table (class breakdown) follows the authorities
-        body.append((offset, fields + [""] * (len(header) - len(fields))))
+        # Every row padded or cut to the header's width: pandas will refuse ragged rows.
+        body.append((offset, (fields + [""] * len(header))[: len(header)]))
     if not body:
         raise InputError(
             [
