@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+# Before any import that loads numpy: OpenBLAS reads its thread count once, when it loads. On
+# the project's 2-core machines its default threads made each statsmodels fit about ten times
+# slower (its tiny matrix operations fight other processes for the cores); notebook kernels and
+# subprocesses that the tests start inherit the setting.
 import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 import shutil
 from datetime import timedelta
 from pathlib import Path
