@@ -47,8 +47,10 @@ CONTENT_SECURITY_POLICY = (
 
 #: Cells with these tags are left out of the report (the parameters cells hold only defaults).
 REMOVED_CELL_TAGS = frozenset({"remove_cell", "parameters", "injected-parameters"})
-#: Cells with this tag keep their place but lose their outputs.
-REMOVED_OUTPUT_TAGS = frozenset({"remove_output"})
+#: Cells with these tags keep their place but lose their outputs. A notebook shows its headline
+#: in a cell tagged ``headline`` for whoever opens the notebook itself; the report's header box
+#: already shows that headline, so the page would otherwise say it twice.
+REMOVED_OUTPUT_TAGS = frozenset({"remove_output", "headline"})
 
 PACK_TITLE = "Children's social care finance pack"
 

@@ -147,3 +147,17 @@ def test_notebook_export_hides_code_escapes_markdown_output_and_stays_offline() 
 def test_notebook_title_is_the_first_heading() -> None:
     assert notebook_title(_executed_notebook(), "fallback") == "Costs"
     assert notebook_title(nbformat.v4.new_notebook(), "fallback") == "fallback"
+
+
+def test_a_headline_cell_keeps_its_place_but_its_output_is_not_repeated() -> None:
+    notebook = _executed_notebook()
+    headline_cell = nbformat.v4.new_code_cell("display(Markdown(headline.summary))")
+    headline_cell.metadata["tags"] = ["headline"]
+    headline_cell.outputs = [
+        nbformat.v4.new_output("display_data", data={"text/markdown": "The notebook's own copy."})
+    ]
+    notebook.cells.insert(1, headline_cell)
+    html = notebook_to_html(notebook, _page(_headline("in the header box")))
+    assert "in the header box is over budget." in html
+    assert "The notebook's own copy." not in html
+    assert "printed for readers" in html
