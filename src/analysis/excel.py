@@ -126,7 +126,6 @@ def workbook_bytes(tables: Mapping[str, pd.DataFrame]) -> bytes:
         flat = frame.reset_index(drop=True)
         columns = [str(c) for c in flat.columns]
         sheet.append(columns)
-        _keep_text(sheet[1])
         for cell in sheet[1]:
             cell.font = bold
         formats = [number_format_for(c) for c in columns]
@@ -134,9 +133,12 @@ def workbook_bytes(tables: Mapping[str, pd.DataFrame]) -> bytes:
         for row in flat.itertuples(index=False, name=None):
             values = [_cell_value(v) for v in row]
             sheet.append(values)
-            _keep_text(sheet[sheet.max_row])
             for position, value in enumerate(values):
                 widths[position] = max(widths[position], _display_width(value, formats[position]))
+        # One pass over the sheet: asking for a row by number scans every cell, so doing it
+        # per appended row made large tables quadratic (a 4,830-row grid took a minute).
+        for cells in sheet.iter_rows(min_row=1, max_row=len(flat) + 1, max_col=len(columns)):
+            _keep_text(cells)
         for position, number_format in enumerate(formats, start=1):
             letter = get_column_letter(position)
             if number_format:
