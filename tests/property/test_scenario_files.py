@@ -11,6 +11,7 @@ damaged byte by byte. The contract: a valid :class:`~analysis.scenario.Scenario`
 
 from __future__ import annotations
 
+import copy
 import datetime
 import functools
 import io
@@ -67,7 +68,7 @@ scalar = st.one_of(
     st.text(max_size=20),
     st.dates(min_value=datetime.date(1, 1, 1), max_value=datetime.date(9999, 12, 31)),
     st.sampled_from(ASSUMPTION_NAMES).map(lambda n: {"published": n}),
-    st.just({"published": "no_such_figure"}),
+    st.builds(dict, published=st.just("no_such_figure")),  # a new dict on every draw
 )
 yaml_value = st.recursive(
     scalar,
@@ -86,7 +87,8 @@ def _nest(keys: tuple[str, ...], value: object) -> dict:
 
 
 def _merge(target: dict, extra: dict) -> None:
-    for key, value in extra.items():
+    """Merge ``extra`` into ``target`` in place (drawn values are copied, never shared)."""
+    for key, value in copy.deepcopy(extra).items():
         if isinstance(value, dict) and isinstance(target.get(key), dict):
             _merge(target[key], value)
         else:
