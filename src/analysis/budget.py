@@ -43,14 +43,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Protocol
 
 import pandas as pd
 
 from analysis.costs import CostAssumptions, totals_of
 from analysis.errors import InputError, Problem
-from analysis.paths import seed_dir
 from analysis.periods import (
     financial_year_label,
     financial_year_of,
@@ -58,7 +56,6 @@ from analysis.periods import (
     parse_reporting_month,
     start_year_of_label,
 )
-from analysis.tables import Column, TableSpec, read_table
 
 MODEL_NAME = "budget trajectory"
 BUDGET_ASSUMPTION_NAMES = ("pay_award_rate", "demand_growth_rate", "grant_continuation")
@@ -79,17 +76,6 @@ LINE_GRANTS = "External grants not continuing (scenario)"
 LINE_LEGACY = "Legacy retention award (one-off)"
 LINE_GROWTH = "Demand growth (scenario)"
 LINE_RA = "Council budget change (MHCLG RA)"
-
-TEXT_PRESSURES = TableSpec(
-    name="budget pressures stated in the text",
-    columns=(
-        Column("source", "text", "the published document the figure comes from"),
-        Column("financial_year", "financial_year", "the financial year, like 2019/20"),
-        Column("pressure_gbp_m", "number", "the pressure stated in the text, £ million"),
-        Column("quote_summary", "text", "a short summary of the published text"),
-    ),
-    key=("financial_year",),
-)
 
 
 class _ScenarioLike(Protocol):
@@ -129,17 +115,6 @@ def budget_assumptions(scenario: _ScenarioLike) -> BudgetAssumptions:
         efficient_structure_from=str(settings.efficient_structure_from),
         horizon_years=int(settings.horizon_years),
     )
-
-
-def load_text_pressures(path: Path | None = None) -> pd.DataFrame:
-    """Return the budget pressures the programme document's narrative states (£m).
-
-    Raises
-    ------
-    InputError
-        With every problem in the file.
-    """
-    return read_table(path or seed_dir() / "budget_text_pressures.csv", TEXT_PRESSURES)
 
 
 def trajectory_years(

@@ -136,6 +136,29 @@ PUBLISHED_ASSUMPTIONS = TableSpec(
 )
 
 
+TEXT_PRESSURES = TableSpec(
+    name="budget pressures stated in the text",
+    columns=(
+        Column("source", "text", "the published document the figure comes from"),
+        Column("financial_year", "financial_year", "the financial year, like 2019/20"),
+        Column("pressure_gbp_m", "number", "the pressure stated in the text, £ million"),
+        Column("quote_summary", "text", "a short summary of the published text"),
+    ),
+    key=("financial_year",),
+)
+
+
+def load_text_pressures(path: Path | None = None) -> pd.DataFrame:
+    """Return the budget pressures the programme document's narrative states (£m).
+
+    Raises
+    ------
+    InputError
+        With every problem in the file.
+    """
+    return read_table(path or seed_dir() / "budget_text_pressures.csv", TEXT_PRESSURES)
+
+
 def load_tom_structures(path: Path | None = None) -> pd.DataFrame:
     """Return the published FTE, cost, true cost and funding by structure and budget area."""
     return read_table(path or seed_dir() / "tom_structures.csv", TOM_STRUCTURES)
@@ -156,6 +179,7 @@ SEED_TABLES: dict[str, tuple[str, Callable[[Path | None], pd.DataFrame]]] = {
     "tom_structures": ("tom_structures.csv", load_tom_structures),
     "budget_trajectory": ("budget_trajectory.csv", load_budget_trajectory),
     "published_assumptions": ("published_assumptions.csv", load_published_assumptions),
+    "budget_text_pressures": ("budget_text_pressures.csv", load_text_pressures),
 }
 
 

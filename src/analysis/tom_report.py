@@ -27,7 +27,6 @@ from analysis.budget import (
     build_trajectory,
     council_returns,
     explain_variances,
-    load_text_pressures,
     trajectory_summary,
     trajectory_table,
     variance_comparison,
@@ -55,6 +54,7 @@ from analysis.loaders import (
     STRUCTURES,
     load_budget_trajectory,
     load_published_assumptions,
+    load_text_pressures,
     load_tom_structures,
 )
 from analysis.paths import seed_dir

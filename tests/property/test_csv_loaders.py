@@ -1,7 +1,7 @@
 """Every CSV loader, fed generated broken files, returns a correct typed table or a clear error.
 
 Covered: the seed tables (:mod:`analysis.loaders`), the budget pressures stated in the text
-(:func:`analysis.budget.load_text_pressures`), the council's monthly extracts
+(:func:`analysis.loaders.load_text_pressures`), the council's monthly extracts
 (:mod:`analysis.localdata`) and the optional post-level establishment
 (:func:`analysis.costs.load_establishment`). Each starts from a real valid file and is broken
 by drawn mutations (wrong types, missing, extra and repeated columns, blank and padded cells,
@@ -23,7 +23,7 @@ from fuzzing import assert_contract, assert_typed_table, broken_file, read_rows,
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis import budget, costs, loaders, localdata
+from analysis import costs, loaders, localdata
 from analysis.paths import project_root, seed_dir
 from analysis.tables import TableSpec
 
@@ -65,8 +65,8 @@ CASES = (
     ),
     Case(
         "budget_text_pressures",
-        budget.load_text_pressures,
-        budget.TEXT_PRESSURES,
+        loaders.load_text_pressures,
+        loaders.TEXT_PRESSURES,
         read_rows(seed_dir() / "budget_text_pressures.csv"),
     ),
     Case(

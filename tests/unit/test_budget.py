@@ -20,7 +20,6 @@ from analysis.budget import (
     build_trajectory,
     council_returns,
     explain_variances,
-    load_text_pressures,
     staffing_by_year,
     trajectory_summary,
     trajectory_table,
@@ -31,7 +30,7 @@ from analysis.budget import (
 from analysis.costs import CostAssumptions, cost_assumptions, structure_costs
 from analysis.errors import InputError
 from analysis.external import load_external
-from analysis.loaders import load_budget_trajectory, load_tom_structures
+from analysis.loaders import load_budget_trajectory, load_text_pressures, load_tom_structures
 from analysis.scenario import load_scenario
 
 YEARS = ["2019/20", "2020/21", "2021/22"]
