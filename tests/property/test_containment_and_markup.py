@@ -309,4 +309,9 @@ def test_text_from_inputs_is_never_a_formula_in_the_result_workbook(texts: list[
         sheets = [n for n in book.namelist() if n.startswith("xl/worksheets/")]
         assert all("<f>" not in book.read(n).decode() for n in sheets)
     sheet = openpyxl.load_workbook(io.BytesIO(raw))["names"]
-    assert [c.value for c in sheet["A"]] == [texts[0], *texts]
+
+    def as_xml_reads_it(text: str) -> str:
+        # XML turns every line ending into a line feed; that is not a change of content.
+        return text.replace("\r\n", "\n").replace("\r", "\n")
+
+    assert [c.value for c in sheet["A"]] == [as_xml_reads_it(t) for t in (texts[0], *texts)]
