@@ -504,6 +504,11 @@ def execute_notebook(
     Exception
         From nbclient when a cell times out or the kernel dies.
     """
+    # Kernels inherit this process's environment. With OpenBLAS's default threads each tiny
+    # statsmodels fit spreads over both cores and fights the other job of a batch (measured
+    # about ten times slower), so kernels run single-threaded BLAS unless the user chose.
+    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        os.environ.setdefault(variable, "1")
     papermill.execute_notebook(
         str(notebook),
         str(executed_path),
