@@ -590,6 +590,22 @@ def _failed_folder(reports_root: Path, month: pd.Period) -> Path:
     return kept
 
 
+def _write_failed(month: pd.Period, destination: Path, exc: OSError) -> PackError:
+    """The one-paragraph failure for a write that failed while building (a full disk)."""
+    reason = exc.strerror or str(exc)
+    where = f" ({display_path(Path(exc.filename))})" if exc.filename else ""
+    previous = (
+        f"the previous pack in {display_path(destination)} is unchanged"
+        if destination.exists()
+        else f"there was no earlier pack in {display_path(destination)}"
+    )
+    return PackError(
+        f"The pack for {month_label(month)} could not be written: {_one_line(reason)}{where}. "
+        f"Nothing was published: {previous}, and the partly built pack was removed. Free space "
+        "on the disk (or fix the folder's permissions) and run the month again."
+    )
+
+
 def _result_tables(results: Path) -> dict[str, pd.DataFrame]:
     return {
         csv.stem: pd.read_csv(csv, keep_default_na=False, na_values=[""])
@@ -653,6 +669,9 @@ def run_pack(month: pd.Period, options: PackOptions, progress: Progress = _print
     NotebookFailed
         When a notebook raised or timed out; nothing was published, the previous pack is
         untouched and the build is kept in ``reports/_failed/``.
+    PackError
+        When writing the pack failed (for example a full disk); nothing was published, the
+        previous pack is untouched and the partly built pack is removed.
     """
     started = time.perf_counter()
     notebooks, declared, scenario = plan_notebooks(options, month)
@@ -676,10 +695,12 @@ def run_pack(month: pd.Period, options: PackOptions, progress: Progress = _print
             runs = _build_pack(
                 month, options, notebooks, declared, scenario, build, destination, started, progress
             )
-        except BaseException:
+        except BaseException as exc:
             # A failed notebook's build was already moved to _failed/; anything else (an
             # interrupt, a full disk) leaves nothing behind.
             shutil.rmtree(build, ignore_errors=True)
+            if isinstance(exc, OSError):
+                raise _write_failed(month, destination, exc) from exc
             raise
         publish(build, destination)
     finally:
