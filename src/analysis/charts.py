@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
+import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
@@ -40,7 +41,13 @@ FIGURE_SIZE = (8.0, 4.0)
 
 
 def use_house_style() -> None:
-    """Apply the house style to matplotlib (and SVG output when running in a notebook)."""
+    """Apply the house style to matplotlib (and SVG output when running in a notebook), and
+    make every styled table escape its text.
+
+    pandas' ``Styler`` writes cell text into the HTML as it is, unlike a plain DataFrame; a
+    budget area or scenario source carrying markup must show as text in a committee report.
+    """
+    pd.set_option("styler.format.escape", "html")
     mpl.rcParams.update(
         {
             "figure.figsize": FIGURE_SIZE,
