@@ -41,13 +41,12 @@ which it agrees with and why, from the numbers.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Protocol
 
 import pandas as pd
 
-from analysis.costs import CostAssumptions, totals_of
+from analysis.costs import CostAssumptions, ScenarioLike, totals_of
 from analysis.errors import InputError, Problem
 from analysis.periods import (
     financial_year_label,
@@ -78,15 +77,6 @@ LINE_GROWTH = "Demand growth (scenario)"
 LINE_RA = "Council budget change (MHCLG RA)"
 
 
-class _ScenarioLike(Protocol):
-    def value(self, name: str) -> float: ...
-
-    def require(self, names: Iterable[str], model: str) -> None: ...
-
-    @property
-    def settings(self) -> object: ...
-
-
 @dataclass(frozen=True)
 class BudgetAssumptions:
     """The named assumptions and settings of the budget trajectory, as plain values."""
@@ -98,7 +88,7 @@ class BudgetAssumptions:
     horizon_years: int
 
 
-def budget_assumptions(scenario: _ScenarioLike) -> BudgetAssumptions:
+def budget_assumptions(scenario: ScenarioLike) -> BudgetAssumptions:
     """Read the budget trajectory's assumptions and settings from a scenario.
 
     Raises

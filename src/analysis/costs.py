@@ -89,7 +89,7 @@ COST_ASSUMPTION_NAMES = (
 MODEL_NAME = "TOM costs"
 
 
-class _ScenarioLike(Protocol):
+class ScenarioLike(Protocol):
     """What the cost model needs from :class:`analysis.scenario.Scenario`."""
 
     def value(self, name: str) -> float: ...
@@ -126,7 +126,7 @@ class CostAssumptions:
         )
 
 
-def cost_assumptions(scenario: _ScenarioLike) -> CostAssumptions:
+def cost_assumptions(scenario: ScenarioLike) -> CostAssumptions:
     """Read the cost model's assumptions from a scenario.
 
     Raises
