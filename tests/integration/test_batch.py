@@ -98,7 +98,12 @@ def test_the_same_tasks_run_on_a_dask_cluster(tmp_path) -> None:
 
     options = PackOptions(reports_root=tmp_path / "reports", notebooks_folder=_notebook(tmp_path))
     with LocalCluster(
-        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+        # As the user guide deploys it: worker processes with one thread each, so one
+        # council's kernels never share a process's event loop with another's.
+        n_workers=1,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
     ) as cluster:
         outcomes = batch.run_all_councils(
             pd.Period("2025-03", freq="M"),

@@ -12,6 +12,13 @@ import pytest
 from analysis import charts
 
 
+@pytest.fixture(autouse=True)
+def _house_style_for_this_test_only():
+    """use_house_style sets process-wide options; put them back so other tests see defaults."""
+    with matplotlib.rc_context(), pd.option_context("styler.format.escape", None):
+        yield
+
+
 def test_styled_tables_escape_markup_from_inputs() -> None:
     charts.use_house_style()
     html = pd.DataFrame({"budget_area": ["<script>alert(1)</script>"]}).style.to_html()
