@@ -10,6 +10,7 @@ import nbformat
 import pandas as pd
 import papermill
 import pytest
+from notebook_runs import charts_of_clean_run, run_notebook
 
 from analysis import formatting as fmt
 from analysis.paths import notebooks_dir
@@ -20,44 +21,26 @@ NOTEBOOK = notebooks_dir() / "01_demand_and_caseload.ipynb"
 HEADLINE = "headline_01_demand_and_caseload.json"
 
 
-def _run(tmp_path: Path, name: str, **parameters: str) -> tuple[nbformat.NotebookNode, Path]:
-    output_dir = tmp_path / name
-    elsewhere = tmp_path / "elsewhere"
-    elsewhere.mkdir(exist_ok=True)
-    executed = papermill.execute_notebook(
-        str(NOTEBOOK),
-        str(tmp_path / f"{name}.ipynb"),
-        parameters={"output_dir": str(output_dir), **parameters},
-        cwd=str(elsewhere),
-        progress_bar=False,
-        shutdown_kernel="immediate",
-        execution_timeout=300,
-    )
-    return executed, output_dir
-
-
 @pytest.fixture(scope="module")
 def barking(tmp_path_factory: pytest.TempPathFactory) -> tuple[nbformat.NotebookNode, Path]:
-    return _run(
-        tmp_path_factory.mktemp("nb01"), "barking", la_code="E09000002", reporting_month="2025-12"
+    return run_notebook(
+        NOTEBOOK,
+        tmp_path_factory.mktemp("nb01"),
+        "barking",
+        la_code="E09000002",
+        reporting_month="2025-12",
     )
 
 
 @pytest.fixture(scope="module")
 def bradford(tmp_path_factory: pytest.TempPathFactory) -> tuple[nbformat.NotebookNode, Path]:
-    return _run(
-        tmp_path_factory.mktemp("nb01"), "bradford", la_code="E08000032", reporting_month="2025-03"
+    return run_notebook(
+        NOTEBOOK,
+        tmp_path_factory.mktemp("nb01"),
+        "bradford",
+        la_code="E08000032",
+        reporting_month="2025-03",
     )
-
-
-def _assert_clean(executed: nbformat.NotebookNode) -> int:
-    charts = 0
-    for cell in executed.cells:
-        for output in cell.get("outputs", []):
-            assert output["output_type"] != "error"
-            assert not (output["output_type"] == "stream" and output["name"] == "stderr"), output
-            charts += "image/svg+xml" in output.get("data", {})
-    return charts
 
 
 def _headline(folder: Path) -> dict:
@@ -72,7 +55,7 @@ def _figure(headline: dict, starts: str) -> dict:
 def test_runs_clean_with_every_chart(run: str, request: pytest.FixtureRequest) -> None:
     executed, folder = request.getfixturevalue(run)
     # Six demand measures, four rates, caseload, FTE and placement cost.
-    assert _assert_clean(executed) == 13
+    assert charts_of_clean_run(executed) == 13
     for table in ("demand_forecast", "required_fte", "fte_vs_in_post", "placement_cost"):
         assert (folder / f"{table}.csv").is_file()
 
@@ -120,7 +103,7 @@ def test_bradford_headline_and_tables_agree(bradford) -> None:
 
 def test_an_unknown_la_code_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(papermill.PapermillExecutionError) as caught:
-        _run(tmp_path, "unknown", la_code="E09999999", reporting_month="2025-03")
+        run_notebook(NOTEBOOK, tmp_path, "unknown", la_code="E09999999", reporting_month="2025-03")
     assert caught.value.ename == "InputError"
     assert "column 'la_code': found 'E09999999'" in caught.value.evalue
     assert "ONS code" in caught.value.evalue

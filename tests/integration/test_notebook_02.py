@@ -8,8 +8,8 @@ from pathlib import Path
 
 import nbformat
 import pandas as pd
-import papermill
 import pytest
+from notebook_runs import run_notebook
 from openpyxl import load_workbook
 
 from analysis.paths import default_scenario_path, notebooks_dir
@@ -17,27 +17,12 @@ from analysis.paths import default_scenario_path, notebooks_dir
 pytestmark = pytest.mark.slow
 
 NOTEBOOK = notebooks_dir() / "02_tom_costs.ipynb"
-
-
-def _run(tmp_path: Path, name: str, **parameters: str) -> tuple[nbformat.NotebookNode, Path]:
-    output_dir = tmp_path / name
-    elsewhere = tmp_path / "elsewhere"
-    elsewhere.mkdir(exist_ok=True)
-    executed = papermill.execute_notebook(
-        str(NOTEBOOK),
-        str(tmp_path / f"{name}.ipynb"),
-        parameters={"reporting_month": "2019-09", "output_dir": str(output_dir), **parameters},
-        cwd=str(elsewhere),
-        progress_bar=False,
-        shutdown_kernel="immediate",
-        execution_timeout=300,
-    )
-    return executed, output_dir
+MONTH = "2019-09"
 
 
 @pytest.fixture(scope="module")
 def base_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[nbformat.NotebookNode, Path]:
-    return _run(tmp_path_factory.mktemp("nb02"), "base")
+    return run_notebook(NOTEBOOK, tmp_path_factory.mktemp("nb02"), "base", reporting_month=MONTH)
 
 
 def test_the_notebook_runs_clean_without_warnings_or_errors(base_run) -> None:
@@ -87,7 +72,9 @@ def test_changing_one_scenario_value_changes_the_report(base_run, tmp_path: Path
         ).replace("name: Base case", "name: More new starters"),
         encoding="utf-8",
     )
-    _executed, folder = _run(tmp_path, "changed", scenario_path=str(changed))
+    _executed, folder = run_notebook(
+        NOTEBOOK, tmp_path, "changed", reporting_month=MONTH, scenario_path=str(changed)
+    )
 
     def improvement_total(path: Path) -> pd.Series:
         costs = pd.read_csv(path / "tom_structure_costs.csv")

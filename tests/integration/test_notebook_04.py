@@ -11,6 +11,7 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
+from notebook_runs import charts_of_clean_run
 
 from analysis import formatting as fmt
 from analysis.paths import notebooks_dir
@@ -58,16 +59,6 @@ def isles_of_scilly(tmp_path_factory: pytest.TempPathFactory):
     )
 
 
-def _charts(executed: nbformat.NotebookNode) -> int:
-    charts = 0
-    for cell in executed.cells:
-        for output in cell.get("outputs", []):
-            assert output["output_type"] != "error"
-            assert not (output["output_type"] == "stream" and output["name"] == "stderr"), output
-            charts += "image/svg+xml" in output.get("data", {})
-    return charts
-
-
 def _headline(folder: Path) -> dict:
     return json.loads((folder / HEADLINE).read_text(encoding="utf-8"))
 
@@ -75,7 +66,7 @@ def _headline(folder: Path) -> dict:
 def test_barking_runs_clean_with_every_chart_and_table(barking) -> None:
     executed, folder = barking
     # Four comparisons, five trends and the contract sum.
-    assert _charts(executed) == 10
+    assert charts_of_clean_run(executed) == 10
     for table in ("scorecard", "benchmark", "similar_councils", "contract_sum"):
         assert (folder / f"{table}.csv").is_file()
 
@@ -125,7 +116,7 @@ def test_benchmark_and_contract_figures_match_the_tables(barking) -> None:
 
 def test_small_counts_are_not_shown(isles_of_scilly) -> None:
     executed, folder = isles_of_scilly
-    _charts(executed)
+    charts_of_clean_run(executed)
     benchmark = pd.read_csv(folder / "benchmark.csv").set_index("indicator")
     # Whatever the year, a rate whose count is 1 to 5 children is hidden.
     for indicator in ("cpp_at_31_march_per_10k", "cla_at_31_march_per_10k"):
