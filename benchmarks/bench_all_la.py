@@ -26,12 +26,11 @@ import os
 import platform
 import statistics
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import papermill
 from bench_pack import write_floor_notebooks
+from timing import timed
 
 from analysis.batch import COUNCILS_FOLDER, english_councils, run_all_councils
 from analysis.external import load_external
@@ -39,17 +38,6 @@ from analysis.pack import PackOptions, default_jobs, find_notebooks, resolve_mon
 from analysis.paths import notebooks_dir, project_root
 
 CPU_PER_COUNCIL_TARGET_S = 2.0
-
-
-def _cpu_seconds() -> float:
-    times = os.times()
-    return times.user + times.system + times.children_user + times.children_system
-
-
-def _timed(action: Callable[[], object]) -> tuple[object, float, float]:
-    wall, cpu = time.perf_counter(), _cpu_seconds()
-    result = action()
-    return result, time.perf_counter() - wall, _cpu_seconds() - cpu
 
 
 def _load() -> float:
@@ -84,7 +72,7 @@ def notebook_cpu(month: str, la_code: str, scratch: Path) -> dict[str, dict[str,
         parameters = {k: v for k, v in values.items() if k in declared}
         measured = {}
         for kind, path in (("full", notebook), ("floor", scratch / "floor_alone" / notebook.name)):
-            _result, seconds, cpu = _timed(
+            _result, seconds, cpu = timed(
                 lambda p=path, out=scratch / f"{kind}_{notebook.name}", v=parameters: (
                     papermill.execute_notebook(
                         str(p),
@@ -132,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         root = Path(scratch)
         write_floor_notebooks(notebooks_dir(), root / "floor_notebooks")
         floor = PackOptions(reports_root=root / "floor", notebooks_folder=root / "floor_notebooks")
-        _outcomes, floor_s, floor_cpu = _timed(
+        _outcomes, floor_s, floor_cpu = timed(
             lambda: run_all_councils(month, floor, councils=chosen, jobs=1, progress=_quiet)
         )
         runs: dict[str, object] = {
@@ -143,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
             options = PackOptions(
                 reports_root=root / f"jobs_{jobs}", notebooks_folder=notebooks_dir()
             )
-            outcomes, seconds, cpu = _timed(
+            outcomes, seconds, cpu = timed(
                 lambda o=options, j=jobs: run_all_councils(
                     month, o, councils=chosen, jobs=j, progress=_quiet
                 )

@@ -26,30 +26,15 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import argparse
 import json
 import platform
-import resource
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pandas as pd
+from timing import timed
 
 from analysis import demand, external
 from analysis.demand_caseload import ALL_LA_ACCURACY_FILE
 from analysis.paths import processed_dir, project_root
 from analysis.store import atomic_write_text, write_table
-
-
-def _cpu_seconds() -> float:
-    """CPU seconds of this process and of its finished worker processes."""
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
-
-
-def _timed(action: Callable[[], object]) -> tuple[object, float, float]:
-    wall, cpu = time.perf_counter(), _cpu_seconds()
-    result = action()
-    return result, time.perf_counter() - wall, _cpu_seconds() - cpu
 
 
 def _run(
@@ -61,16 +46,16 @@ def _run(
     max_origins: int,
 ) -> dict:
     load_before = os.getloadavg()[0]
-    accuracy, backtest_s, backtest_cpu = _timed(
+    accuracy, backtest_s, backtest_cpu = timed(
         lambda: demand.backtest_all(
             tidy, measures, horizon, methods=methods, max_origins=max_origins, workers=workers
         )
     )
     chosen = demand.choose_methods(accuracy)
     # forecast_all's default, one process: one fit per series does not repay starting workers
-    forecasts, forecast_s, forecast_cpu = _timed(lambda: demand.forecast_all(tidy, chosen, horizon))
+    forecasts, forecast_s, forecast_cpu = timed(lambda: demand.forecast_all(tidy, chosen, horizon))
     damped = dict.fromkeys(measures, "damped_holt")
-    _, damped_s, damped_cpu = _timed(lambda: demand.forecast_all(tidy, damped, horizon))
+    _, damped_s, damped_cpu = timed(lambda: demand.forecast_all(tidy, damped, horizon))
     # what two idle cores would take: the backtest's CPU seconds shared by its workers, then
     # the forecast in one process (CPU seconds on a busy machine run a little high, so this
     # errs on the slow side)

@@ -25,11 +25,10 @@ import json
 import os
 import platform
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
+from timing import timed
 
 from analysis.pack import (
     PackOptions,
@@ -45,17 +44,6 @@ from analysis.paths import notebooks_dir, project_root
 HTML_LIMIT_BYTES = 2_000_000
 FLOOR_RATIO_TARGET = 1.5
 JOBS_RATIO_TARGET = 0.6
-
-
-def _cpu_seconds() -> float:
-    times = os.times()
-    return times.user + times.system + times.children_user + times.children_system
-
-
-def _timed(action: Callable[[], object]) -> tuple[object, float, float]:
-    wall, cpu = time.perf_counter(), _cpu_seconds()
-    result = action()
-    return result, time.perf_counter() - wall, _cpu_seconds() - cpu
 
 
 def _imports_only(source: str) -> str:
@@ -118,8 +106,8 @@ def main(argv: list[str] | None = None) -> int:
 
         # One untimed floor run first, so both timed runs find warm disk caches.
         run_pack(month, floor_options, progress=quiet)
-        result, pack_s, pack_cpu = _timed(lambda: run_pack(month, options, progress=quiet))
-        _floor, floor_s, floor_cpu = _timed(lambda: run_pack(month, floor_options, progress=quiet))
+        result, pack_s, pack_cpu = timed(lambda: run_pack(month, options, progress=quiet))
+        _floor, floor_s, floor_cpu = timed(lambda: run_pack(month, floor_options, progress=quiet))
         html = {run.html: (result.folder / run.html).stat().st_size for run in result.notebooks}
         html["index.html"] = (result.folder / "index.html").stat().st_size
         figures["pack"] = {
@@ -144,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
                 batch_options = PackOptions(
                     reports_root=root / f"batch_{jobs}", notebooks_folder=notebooks_dir()
                 )
-                outcomes, seconds, cpu = _timed(
+                outcomes, seconds, cpu = timed(
                     lambda o=batch_options, j=jobs: run_batch(months, o, jobs=j, progress=quiet)
                 )
                 batch[f"jobs_{jobs}_s"] = round(seconds, 1)
