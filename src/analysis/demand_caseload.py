@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from analysis import demand, external, localdata, placements, workforce
@@ -171,9 +172,10 @@ def la_view(published: pd.DataFrame, la: pd.Series, notes: list[str]) -> pd.Data
     if pd.notna(la["old_la_code"]):
         own |= is_la & (published["old_la_code"] == int(la["old_la_code"])).fillna(False)
     own = own.fillna(False)
-    in_joint = [
-        isinstance(text, str) and " / " in text and code in text.split(" / ") for text in codes
-    ]
+    # few rows name several councils: test those only, not every row of the table in Python
+    joint_rows = codes.str.contains(" / ", regex=False).fillna(False).to_numpy(dtype=bool)
+    in_joint = np.zeros(len(codes), dtype=bool)
+    in_joint[joint_rows] = [code in text.split(" / ") for text in codes[joint_rows]]
     shared = is_la & ~own & pd.Series(in_joint, index=published.index)
     if shared.any():
         joint = ", ".join(sorted(set(codes[shared].dropna())))

@@ -1469,12 +1469,14 @@ def la_lookup(tidy: pd.DataFrame | None = None) -> pd.DataFrame:
         When the published files cannot be read.
     """
     tidy = load_external() if tidy is None else tidy
-    las = tidy[(tidy["geographic_level"] == LOCAL_AUTHORITY) & tidy["la_code"].notna()]
+    columns = ["old_la_code", "la_name", "region_code", "region_name"]
+    # only the columns needed: copying every column of 150,000 rows took most of the time
+    mask = (tidy["geographic_level"] == LOCAL_AUTHORITY) & tidy["la_code"].notna()
+    las = tidy.loc[mask, ["la_code", "year", *columns]]
     span = las.groupby("la_code")["year"].agg(first_year="min", last_year="max")
     ees = las[las["region_code"].notna()].sort_values("year")
     names = ees.drop_duplicates("la_code", keep="last").set_index("la_code")
     others = las.sort_values("year").drop_duplicates("la_code", keep="last").set_index("la_code")
-    columns = ["old_la_code", "la_name", "region_code", "region_name"]
     info = names[columns].combine_first(others[columns])
     table = info.join(span).reset_index().sort_values("la_code", ignore_index=True)
     return table[["la_code", *columns, "first_year", "last_year"]]

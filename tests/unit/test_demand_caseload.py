@@ -15,10 +15,11 @@ from analysis.demand_caseload import (
     FORECAST_MEASURES,
     analyse,
     cached_all_la_accuracy,
+    la_view,
     next_year_of,
 )
 from analysis.errors import InputError
-from analysis.external import load_external
+from analysis.external import la_lookup, load_external, resolve_la
 from analysis.scenario import load_scenario
 
 
@@ -132,6 +133,23 @@ def test_an_earlier_ons_code_finds_the_same_council(tidy: pd.DataFrame) -> None:
     assert result.la_name == "Gateshead"
     assert result.actual is not None
     assert result.history["year"].max() == 2025
+
+
+@pytest.mark.parametrize("code", ["E06000061", "E06000062"])
+def test_figures_published_for_two_councils_together_count_for_each(tidy, code) -> None:
+    """The workforce file publishes the Northamptonshire children's trust as one row for
+    North and West Northamptonshire ("E06000061 / E06000062"); each council sees it."""
+    notes: list[str] = []
+    view = la_view(tidy, resolve_la(code, la_lookup(tidy)), notes)
+    joint = tidy["la_code"].astype("string") == "E06000061 / E06000062"
+    assert joint.sum() > 0
+    assert (view.loc[joint.to_numpy(), "la_code"] == code).all()
+    assert notes == [
+        "Some figures are published for several councils together (E06000061 / E06000062, "
+        "in csww_indicators_2017_to_2025.csv); they are shown here as this council's."
+    ]
+    other = la_view(tidy, resolve_la("E09000002", la_lookup(tidy)), [])
+    assert (other.loc[joint.to_numpy(), "la_code"] == "E06000061 / E06000062").all()
 
 
 def test_unknown_la_is_a_clear_error(tidy: pd.DataFrame) -> None:

@@ -170,6 +170,9 @@ def test_published_as_of_keeps_only_editions_out_by_that_month(tidy):
 def test_lookup_finds_an_la_by_code_number_or_name(tidy):
     lookup = external.la_lookup(tidy)
     assert lookup["la_code"].is_unique
+    barking = lookup.set_index("la_code").loc[BARKING]
+    years = (barking["first_year"], barking["last_year"])
+    assert (barking["old_la_code"], *years) == (301, 2009, 2025)
     for query in ("E09000002", "e09000002", "301", "barking & dagenham", "Barking and Dagenham"):
         row = external.resolve_la(query, lookup)
         assert row["la_code"] == BARKING
