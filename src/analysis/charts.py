@@ -4,18 +4,34 @@ axes with units, and a source line.
 Colours are the Okabe-Ito palette (distinguishable with the common forms of colour-blindness);
 diverging maps are centred on zero. Charts render as SVG in notebooks, which keeps line and
 bar charts small in the exported HTML and sharp on a tablet.
+
+Every chart is laid out once, without drawing it: ``finish_chart`` measures the texts around its
+axes (tick labels, axis labels, titles, outside legends, the source line) and sets the margins
+so that nothing is clipped. matplotlib's ``tight_layout`` and the notebook's default
+``bbox_inches="tight"`` reach the same result by laying every chart out three times (two draws
+and a layout pass), which made charts the largest part of a pack's run.
 """
 
 from __future__ import annotations
 
+import io
+import textwrap
 from collections.abc import Sequence
+from functools import lru_cache
+from typing import NamedTuple
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.axis import Axis
+from matplotlib.backends.backend_svg import RendererSVG
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.legend import Legend
+from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter
+from matplotlib.transforms import Bbox
 
 #: Okabe-Ito colour-blind-safe palette (black last: used for reference lines).
 PALETTE: tuple[str, ...] = (
@@ -72,7 +88,9 @@ def use_house_style() -> None:
         from matplotlib_inline.backend_inline import set_matplotlib_formats
     except ImportError:  # outside Jupyter, charts are saved by the caller
         return
-    set_matplotlib_formats("svg")
+    # finish_chart has already sized the margins; a tight bounding box would lay the chart
+    # out and draw it a second time only to crop it
+    set_matplotlib_formats("svg", bbox_inches=None)
 
 
 def gbp_millions_axis(ax: Axes, axis: str = "y") -> None:
@@ -113,11 +131,11 @@ def finish_chart(
     handles, _labels = ax.get_legend_handles_labels()
     if legend or (legend is None and handles):
         ax.legend(loc="best")
-    figure = ax.figure
-    figure.text(
-        0.01, 0.005, f"Source: {source}", fontsize=8, color="#444444", ha="left", va="bottom"
+    figure = ax.get_figure(root=True)
+    source_line = figure.text(
+        0, 0, f"Source: {source}", fontsize=8, color="#444444", ha="left", va="bottom"
     )
-    figure.tight_layout(rect=(0, 0.04, 1, 1))
+    fit_margins(figure, source_line)
     return figure
 
 
@@ -125,3 +143,293 @@ def new_chart(size: Sequence[float] = FIGURE_SIZE) -> tuple[Figure, Axes]:
     """Return a new figure and axes in the house style."""
     figure, ax = plt.subplots(figsize=tuple(size))
     return figure, ax
+
+
+# ---- layout without drawing ------------------------------------------------------------------
+
+#: Space between the outermost text and the figure's edge, and between neighbouring axes (points).
+EDGE_PAD_PT = 6.0
+AXES_GAP_PT = 12.0
+#: Space between the source line and the x axis' label above it (points).
+SOURCE_GAP_PT = 4.0
+
+# Texts are measured by matplotlib's own text layout on a scratch figure at 72 dpi (a pixel is a
+# point) with the SVG backend's font metrics, the ones the pack's charts are drawn with (Agg's,
+# hinted to pixels, differ by a point or two on a long label; EDGE_PAD_PT absorbs that).
+_SCRATCH = Figure(dpi=72)
+_RENDERER = RendererSVG(1, 1, io.StringIO())
+_PROBE = Text(0, 0, "")
+_PROBE.set_figure(_SCRATCH)
+
+#: Legend locations as (horizontal, vertical) alignment of the legend box to its anchor box.
+_LEGEND_ALIGN = {
+    1: ("right", "top"),
+    2: ("left", "top"),
+    3: ("left", "bottom"),
+    4: ("right", "bottom"),
+    5: ("right", "center"),
+    6: ("left", "center"),
+    7: ("right", "center"),
+    8: ("center", "bottom"),
+    9: ("center", "top"),
+    10: ("center", "center"),
+}
+
+
+class _Sides(NamedTuple):
+    """How far an axes' texts reach beyond its box on each side (points)."""
+
+    left: float
+    right: float
+    bottom: float
+    top: float
+
+
+@lru_cache(maxsize=4096)
+def _measure(
+    text: str, font: FontProperties, rotation: float, linespacing: float
+) -> tuple[float, float]:
+    _PROBE.set_text(text)
+    _PROBE.set_fontproperties(font)
+    _PROBE.set_rotation(rotation)
+    _PROBE.set_linespacing(linespacing)
+    extent = _PROBE.get_window_extent(_RENDERER)
+    return extent.width, extent.height
+
+
+def text_size_pt(text: Text) -> tuple[float, float]:
+    """Width and height in points of a text's (rotated) bounding box, without drawing it."""
+    if not text.get_visible() or not text.get_text():
+        return 0.0, 0.0
+    return _measure(
+        text.get_text(),
+        text.get_fontproperties().copy(),
+        text.get_rotation(),
+        text.get_linespacing(),
+    )
+
+
+def _box(size: tuple[float, float], x: float, y: float, ha: str, va: str) -> Bbox:
+    """The box of a text of ``size`` aligned to the point (x, y) as matplotlib aligns it."""
+    width, height = size
+    x0 = {"left": x, "right": x - width}.get(ha, x - width / 2)
+    y0 = {"bottom": y, "top": y - height, "baseline": y - 0.2 * height}.get(va, y - height / 2)
+    return Bbox.from_bounds(x0, y0, width, height)
+
+
+def _text_box(text: Text, x: float, y: float) -> Bbox | None:
+    size = text_size_pt(text)
+    if size == (0.0, 0.0):
+        return None
+    return _box(size, x, y, text.get_horizontalalignment(), text.get_verticalalignment())
+
+
+def _tick_boxes(axis: Axis, width: float, height: float) -> tuple[list[Bbox], list[Bbox]]:
+    """Boxes of the tick labels the next draw will show: (bottom or left, top or right)."""
+    ax = axis.axes
+    is_x = axis.axis_name == "x"
+    to_axes = (ax.get_xaxis_transform() if is_x else ax.get_yaxis_transform()) - ax.transAxes
+    near: list[Bbox] = []
+    far: list[Bbox] = []
+    # the ticks Axis.draw will show, located and labelled as it does
+    for tick in axis._update_ticks():
+        location = tick.get_loc()
+        offset = tick.get_tick_padding() + tick.get_pad()
+        if is_x:
+            along = to_axes.transform((location, 0.0))[0] * width
+            spots = (
+                (tick.label1, along, -offset, near),
+                (tick.label2, along, height + offset, far),
+            )
+        else:
+            along = to_axes.transform((0.0, location))[1] * height
+            spots = ((tick.label1, -offset, along, near), (tick.label2, width + offset, along, far))
+        for label, x, y, boxes in spots:
+            box = _text_box(label, x, y) if label.get_visible() else None
+            if box is not None:
+                boxes.append(box)
+    return near, far
+
+
+def _legend_box(legend: Legend, ax: Axes, width: float, height: float) -> Bbox | None:
+    """The box a legend will take, worked out from its texts and spacing rather than drawn."""
+    texts = [text for text in legend.get_texts() if text.get_visible()]
+    if not texts:
+        return None
+    loc = legend._loc  # fixed location code; 0 ("best") is searched at draw time inside the axes
+    if loc not in _LEGEND_ALIGN:
+        return None
+    size = legend.prop.get_size_in_points()
+    columns = max(1, min(legend._ncols, len(texts)))
+    rows = -(-len(texts) // columns)
+    text_sizes = [text_size_pt(text) for text in texts]
+    column_widths = [
+        max(w for w, _h in text_sizes[c * rows : (c + 1) * rows]) for c in range(columns)
+    ]
+    row_height = max(max(h for _w, h in text_sizes), legend.handleheight * size)
+    box_width = (
+        sum(column_widths)
+        + columns * (legend.handlelength + legend.handletextpad) * size
+        + (columns - 1) * legend.columnspacing * size
+        + 2 * legend.borderpad * size
+    )
+    box_height = rows * row_height + (rows - 1) * legend.labelspacing * size
+    box_height += 2 * legend.borderpad * size
+    if legend.get_title().get_text():
+        title_width, title_height = text_size_pt(legend.get_title())
+        box_width = max(box_width, title_width + 2 * legend.borderpad * size)
+        box_height += title_height + legend.labelspacing * size
+    anchor = legend.get_bbox_to_anchor().transformed(ax.transAxes.inverted())
+    gap = legend.borderaxespad * size
+    x0, x1 = anchor.x0 * width + gap, anchor.x1 * width - gap
+    y0, y1 = anchor.y0 * height + gap, anchor.y1 * height - gap
+    ha, va = _LEGEND_ALIGN[loc]
+    x = {"left": x0, "right": x1}.get(ha, (x0 + x1) / 2)
+    y = {"bottom": y0, "top": y1}.get(va, (y0 + y1) / 2)
+    return _box((box_width, box_height), x, y, ha, va)
+
+
+def _titles(ax: Axes) -> tuple[Text, ...]:
+    return (ax._left_title, ax.title, ax._right_title)
+
+
+def _sides(ax: Axes, width: float, height: float) -> _Sides:
+    """How far the texts of an axes of ``width`` x ``height`` points reach beyond its box."""
+    boxes = [Bbox.from_bounds(0.0, 0.0, width, height)]
+    below, above = _tick_boxes(ax.xaxis, width, height)
+    left_of, right_of = _tick_boxes(ax.yaxis, width, height)
+    boxes += below + above + left_of + right_of
+    xlabel = text_size_pt(ax.xaxis.label)
+    if xlabel != (0.0, 0.0):
+        centre = ax.xaxis.label.get_position()[0] * width
+        if ax.xaxis.get_label_position() == "bottom":
+            edge = min([0.0, *(box.y0 for box in below)]) - ax.xaxis.labelpad
+            boxes.append(_box(xlabel, centre, edge, "center", "top"))
+        else:
+            edge = max([height, *(box.y1 for box in above)]) + ax.xaxis.labelpad
+            boxes.append(_box(xlabel, centre, edge, "center", "bottom"))
+    ylabel = text_size_pt(ax.yaxis.label)
+    if ylabel != (0.0, 0.0):
+        centre = ax.yaxis.label.get_position()[1] * height
+        if ax.yaxis.get_label_position() == "left":
+            edge = min([0.0, *(box.x0 for box in left_of)]) - ax.yaxis.labelpad
+            boxes.append(_box(ylabel, edge, centre, "right", "center"))
+        else:
+            edge = max([width, *(box.x1 for box in right_of)]) + ax.yaxis.labelpad
+            boxes.append(_box(ylabel, edge, centre, "left", "center"))
+    for axis, at_top in ((ax.yaxis, True), (ax.xaxis, False)):
+        offset = axis.get_major_formatter().get_offset()
+        if offset:
+            axis.offsetText.set_text(offset)
+            size = text_size_pt(axis.offsetText)
+            boxes.append(
+                _box(size, 0.0, height, "left", "bottom")
+                if at_top
+                else _box(size, width, min(b.y0 for b in boxes), "right", "top")
+            )
+    top_of_axes = max(box.y1 for box in boxes)
+    pad = mpl.rcParams["axes.titlepad"]
+    for title in _titles(ax):
+        size = text_size_pt(title)
+        if size != (0.0, 0.0):
+            x = {"left": 0.0, "right": width}.get(title.get_horizontalalignment(), width / 2)
+            boxes.append(_box(size, x, max(top_of_axes, height) + pad, title.get_ha(), "bottom"))
+    legend = ax.get_legend()
+    if legend is not None and legend.get_visible():
+        box = _legend_box(legend, ax, width, height)
+        if box is not None:
+            boxes.append(box)
+    for text in ax.texts:
+        if text.get_visible() and text.get_in_layout():
+            x, y = (text.get_transform() - ax.transAxes).transform(text.get_position())
+            box = _text_box(text, x * width, y * height)
+            if box is not None:
+                boxes.append(box)
+    reach = Bbox.union(boxes)
+    return _Sides(-reach.x0, reach.x1 - width, -reach.y0, reach.y1 - height)
+
+
+def _wrap(text: Text, width_pt: float) -> bool:
+    """Break a text onto more lines, at spaces, when it is wider than ``width_pt``; return
+    whether it changed."""
+    words = text.get_text().replace("\n", " ").split()
+    if text_size_pt(text)[0] <= width_pt or len(words) < 2:
+        return False
+    whole = " ".join(words)
+    # start from the share of characters that fit, then shorten the lines until they do
+    start = int(len(whole) * width_pt / text_size_pt(text)[0]) + 1
+    for columns in range(start, 0, -1):
+        text.set_text(textwrap.fill(whole, columns, break_long_words=False))
+        if text_size_pt(text)[0] <= width_pt:
+            break
+    return True
+
+
+def _one_row(figure: Figure) -> list[Axes]:
+    axes = sorted((a for a in figure.axes if a.get_visible()), key=lambda a: a.get_position().x0)
+    spans = {(round(a.get_position().y0, 3), round(a.get_position().y1, 3)) for a in axes}
+    if len(spans) > 1:
+        raise ValueError("finish_chart lays out charts whose axes sit side by side in one row")
+    return axes
+
+
+def _place(axes: list[Axes], figure_width: float, figure_height: float, bottom: float) -> bool:
+    """Set the axes' positions from their texts' reach at their current size; break titles
+    that would run past the next axes or the figure's edge. Return whether anything moved."""
+    boxes = [a.get_position(original=True) for a in axes]
+    sides = [
+        _sides(a, box.width * figure_width, box.height * figure_height)
+        for a, box in zip(axes, boxes, strict=True)
+    ]
+    top = EDGE_PAD_PT + max(s.top for s in sides)
+    bottom += max(s.bottom for s in sides)
+    height = figure_height - top - bottom
+    gaps = [a.right + b.left + AXES_GAP_PT for a, b in zip(sides, sides[1:], strict=False)]
+    room = figure_width - 2 * EDGE_PAD_PT - sides[0].left - sides[-1].right - sum(gaps)
+    # an axes with a fixed shape (a colour bar) keeps it; the others share what is left
+    fixed = [height / a.get_box_aspect() if a.get_box_aspect() else 0.0 for a in axes]
+    shared = sum(box.width for box, f in zip(boxes, fixed, strict=True) if not f)
+    room -= sum(fixed)
+    moved = False
+    x = EDGE_PAD_PT + sides[0].left
+    for index, (a, box, f) in enumerate(zip(axes, boxes, fixed, strict=True)):
+        width = f or room * box.width / shared
+        new = Bbox.from_bounds(
+            x / figure_width, bottom / figure_height, width / figure_width, height / figure_height
+        )
+        tolerance = 0.25 / max(figure_width, figure_height)  # a quarter of a point
+        moved |= not all(abs(new.bounds[i] - box.bounds[i]) < tolerance for i in range(4))
+        a.set_position(new)
+        next_x0 = x + width + (gaps[index] if index < len(gaps) else 0.0)
+        # a title may run on over the axes beside it (a colour bar) unless that has its own
+        titled = [any(t.get_text() for t in _titles(b)) for b in axes[index + 1 :]]
+        limit = next_x0 if any(titled[:1]) else figure_width - EDGE_PAD_PT
+        for title in _titles(a):
+            if title.get_text() and title.get_horizontalalignment() == "left":
+                moved |= _wrap(title, limit - x)
+        x = next_x0
+    return moved
+
+
+def fit_margins(figure: Figure, source_line: Text) -> None:
+    """Place a figure's axes, side by side in one row, so that every text around them and the
+    source line fit inside the figure with ``EDGE_PAD_PT`` to spare; long titles and source
+    lines are broken onto more lines rather than clipped.
+
+    The layout is computed from the texts' measured sizes, not by drawing, and repeated until
+    it settles (usually twice): the number of ticks, so their labels, follows the axes' size.
+
+    Raises
+    ------
+    ValueError
+        When the figure's axes are not side by side in one row.
+    """
+    axes = _one_row(figure)
+    figure_width = figure.get_figwidth() * 72
+    figure_height = figure.get_figheight() * 72
+    _wrap(source_line, figure_width - 2 * EDGE_PAD_PT)
+    source_line.set_position((EDGE_PAD_PT / figure_width, EDGE_PAD_PT / figure_height))
+    bottom = EDGE_PAD_PT + text_size_pt(source_line)[1] + SOURCE_GAP_PT
+    for _attempt in range(4):
+        if not _place(axes, figure_width, figure_height, bottom):
+            break

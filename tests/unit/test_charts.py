@@ -37,3 +37,78 @@ def test_a_chart_needs_a_title_units_and_a_source() -> None:
     assert texts == ["Source: LBBD"]
     assert ax.get_title(loc="left") == "Cost"
     assert ax.get_legend() is not None
+
+
+def _texts_outside(figure) -> list[str]:
+    """Texts and legends that a draw puts (partly) outside the figure."""
+    from matplotlib.legend import Legend
+    from matplotlib.text import Text
+
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    edge = figure.bbox
+    outside = []
+    for artist in figure.findobj(lambda a: isinstance(a, Text | Legend)):
+        if not artist.get_visible() or (isinstance(artist, Text) and not artist.get_text()):
+            continue
+        box = artist.get_window_extent(renderer)
+        if box.x0 < edge.x0 or box.y0 < edge.y0 or box.x1 > edge.x1 or box.y1 > edge.y1:
+            outside.append(artist.get_text() if isinstance(artist, Text) else "legend")
+    return outside
+
+
+def test_long_category_labels_titles_and_sources_stay_inside_the_chart() -> None:
+    charts.use_house_style()
+    figure, ax = charts.new_chart()
+    categories = [f"agency_premium_gbp_per_fte_{n} (6000 to 40000)" for n in range(8)]
+    ax.barh(range(8), [1e6 * n for n in range(8)], label="At its high end")
+    ax.set_yticks(range(8), categories)
+    charts.gbp_millions_axis(ax, "x")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+    finished = charts.finish_chart(
+        ax,
+        title="Efficient structure: what moves the variance most when each assumption moves",
+        xlabel="Change in variance (£m)",
+        ylabel="Assumption (low to high of its range)",
+        source="scenarios/base.yaml; LBBD programme document 2019, Appendix C; DfE CIN and CLA "
+        "statistics; ONS mid-year population estimates; MHCLG revenue account budget",
+        legend=False,
+    )
+    assert _texts_outside(finished) == []
+    # the legend sits beside the bars, not over them
+    renderer = finished.canvas.get_renderer()
+    assert ax.get_legend().get_window_extent(renderer).x0 >= ax.get_window_extent(renderer).x1
+    # the long title and source were broken onto more lines, not cut
+    assert "\n" in ax.get_title(loc="left")
+    assert finished.texts[0].get_text().startswith("Source: scenarios/base.yaml")
+    # the axes took the room left beside the labels, not a fixed share of the figure
+    position = ax.get_position()
+    assert 0.3 < position.x0 < 0.5
+    assert position.x1 < 0.85
+
+
+def test_rotated_labels_side_by_side_axes_and_a_colour_bar_stay_inside_the_chart() -> None:
+    import matplotlib.pyplot as plt
+
+    charts.use_house_style()
+    figure, (ax, detail) = plt.subplots(1, 2, figsize=(10.0, 4.4))
+    steps = ["Opening out-turn", "Demand growth (scenario)", "Structure change (cost model)"]
+    ax.bar(range(3), [3e7, 1e6, 2e6])
+    ax.set_xticks(range(3), steps, rotation=30, ha="right", fontsize=8)
+    mesh = detail.pcolormesh([[0.0, 1.0], [2.0, 3.0]])
+    figure.colorbar(mesh, ax=detail, label="Variance against funded budget (£m; + overspend)")
+    detail.set_title("The components alone", fontsize=10)
+    finished = charts.finish_chart(
+        ax, title="Budget waterfall", xlabel="Line", ylabel="Out-turn (£m)", source="LBBD"
+    )
+    assert _texts_outside(finished) == []
+    assert ax.get_position().x1 < detail.get_position().x0
+
+
+def test_notebook_charts_are_drawn_once_without_a_tight_bounding_box() -> None:
+    from IPython.core.interactiveshell import InteractiveShell
+    from matplotlib.figure import Figure
+
+    charts.use_house_style()
+    svg = InteractiveShell.instance().display_formatter.formatters["image/svg+xml"]
+    assert svg.lookup_by_type(Figure).keywords == {"fmt": "svg", "bbox_inches": None}
