@@ -80,7 +80,7 @@ def notebook_cpu(month: str, la_code: str, scratch: Path) -> dict[str, dict[str,
                         parameters=v,
                         progress_bar=False,
                         shutdown_kernel="immediate",
-                        kernel_manager_class="analysis.pack.IPCKernelManager",
+                        kernel_manager_class="analysis.kernels.IPCKernelManager",
                     )
                 )
             )

@@ -17,40 +17,61 @@ How the councils are run:
   installed and the same data, notebooks and output folder at the same paths (a shared
   disk). Dask does the scheduling, retries and monitoring; nothing here is a scheduler.
 
+What does not depend on the council is done once per batch, in this process, before the
+councils are dispatched: the external data are parsed (their cache warmed), the all-LA
+backtest notebook 01 reads is computed and kept if it is missing, and each notebook that does
+not declare ``la_code`` is run once (:func:`analysis.pack.prepare_shared_notebooks`) and
+copied, complete, into every council's pack. Each worker then keeps one kernel per notebook
+alive from council to council (:class:`analysis.kernels.KernelPool`, namespace cleared before
+each run) and computes the code version, package versions and input hashes once, so the kernel
+start and imports are paid once per worker rather than once per council.
+
 A council that fails (a notebook raised, its lock was held, a worker died) is reported with
 its message and never stops the others; its previous pack is untouched, as for one council.
+A failed notebook's kernel is replaced, so the next council starts clean.
 """
 
 from __future__ import annotations
 
+import atexit
 import html
 import json
 import multiprocessing
+import shutil
 import socket
+import tempfile
+import threading
 import time
-from collections.abc import Sequence
+import uuid
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import nbformat
 import pandas as pd
 
-from analysis import external
+from analysis import demand, demand_caseload, external
 from analysis.errors import InputError, Problem
+from analysis.kernels import KernelPool
 from analysis.pack import (
     RESULTS_FOLDER,
+    NotebookFailed,
     PackError,
     PackOptions,
+    PackSession,
+    PreparedNotebook,
     Progress,
     default_jobs,
     plan_notebooks,
+    prepare_shared_notebooks,
     run_pack,
 )
-from analysis.paths import display_path
+from analysis.paths import display_path, processed_dir
 from analysis.report import CONTENT_SECURITY_POLICY, PACK_TITLE, month_label, report_css
 from analysis.results import SCORECARD_LABEL_PREFIX, read_headlines
-from analysis.store import atomic_write_text
+from analysis.store import atomic_write_text, write_table
 
 #: Inside ``--out``: one folder per council, and one index per month.
 COUNCILS_FOLDER = "councils"
@@ -138,10 +159,89 @@ def council_options(options: PackOptions, la_code: str) -> PackOptions:
     return replace(options, reports_root=root, la_code=la_code)
 
 
-def run_council(la_code: str, la_name: str, month: str, options: PackOptions) -> CouncilOutcome:
+@dataclass(frozen=True)
+class BatchPlan:
+    """What every council's task of one batch shares; plain data, so it travels to a pool
+    worker or a Dask worker.
+
+    Attributes
+    ----------
+    batch_id
+        Unique to the batch: a worker keeps its kernels and cached provenance for one batch.
+    prepared
+        The notebooks run once for the batch, by file name, copied into each council's pack.
+    keep_kernels
+        Keep each notebook's kernel alive from council to council (``False``: a fresh kernel
+        for every notebook of every council, as the monthly pack runs).
+    """
+
+    batch_id: str
+    prepared: Mapping[str, PreparedNotebook] = field(default_factory=dict)
+    keep_kernels: bool = True
+
+
+#: This process's pack session for each thread that runs councils: (batch id, session).
+_SESSIONS: dict[int, tuple[str, PackSession]] = {}
+_SESSIONS_LOCK = threading.Lock()
+
+
+def _session(plan: BatchPlan) -> PackSession:
+    """This thread's session for the plan's batch, replacing one left from an earlier batch
+    (a Dask worker outlives batches; its kept kernels would hold the code they imported)."""
+    thread = threading.get_ident()
+    with _SESSIONS_LOCK:
+        held = _SESSIONS.get(thread)
+        if held is not None and held[0] == plan.batch_id:
+            return held[1]
+        if held is not None and held[1].kernels is not None:
+            held[1].kernels.close()
+        kernels = KernelPool() if plan.keep_kernels else None
+        session = PackSession(kernels=kernels, prepared=dict(plan.prepared))
+        _SESSIONS[thread] = (plan.batch_id, session)
+        return session
+
+
+def end_batch(batch_id: str | None = None) -> int:
+    """Shut down the kernels this process kept for a batch (every batch when ``None``).
+
+    Returns
+    -------
+    int
+        How many kept kernels were shut down.
+    """
+    with _SESSIONS_LOCK:
+        ended = [
+            thread
+            for thread, (batch, _session) in _SESSIONS.items()
+            if batch_id is None or batch == batch_id
+        ]
+        sessions = [_SESSIONS.pop(thread)[1] for thread in ended]
+    closed = 0
+    for session in sessions:
+        if session.kernels is not None:
+            closed += len(session.kernels)
+            session.kernels.close()
+    return closed
+
+
+# A pool worker exits normally when its pool shuts down; kernels left by a worker that is
+# killed exit by themselves (ipykernel watches its parent process).
+atexit.register(end_batch)
+
+
+def run_council(
+    la_code: str,
+    la_name: str,
+    month: str,
+    options: PackOptions,
+    plan: BatchPlan | None = None,
+) -> CouncilOutcome:
     """Run one council's pack; never raises, so one council cannot stop the batch.
 
     A top-level function of plain arguments, so a process pool or a Dask worker can run it.
+    With a ``plan``, kernels and provenance are kept from one council to the next in this
+    worker, and the plan's prepared notebooks are copied rather than run; without one, the
+    pack runs as the monthly pack does.
     """
     started = time.perf_counter()
     worker = socket.gethostname()
@@ -151,7 +251,10 @@ def run_council(la_code: str, la_name: str, month: str, options: PackOptions) ->
         return CouncilOutcome(la_code, la_name, published, message, seconds, worker)
 
     try:
-        result = run_pack(pd.Period(month, freq="M"), council_options(options, la_code), _quiet)
+        session = _session(plan) if plan is not None else None
+        result = run_pack(
+            pd.Period(month, freq="M"), council_options(options, la_code), _quiet, session
+        )
     except InputError as exc:
         return ended(False, " ".join(exc.report().split()))
     except PackError as exc:
@@ -169,19 +272,27 @@ def _report(outcome: CouncilOutcome, done: int, total: int, progress: Progress) 
 
 
 def _run_local(
-    councils: pd.DataFrame, month: str, options: PackOptions, workers: int, progress: Progress
+    councils: pd.DataFrame,
+    month: str,
+    options: PackOptions,
+    plan: BatchPlan,
+    workers: int,
+    progress: Progress,
 ) -> list[CouncilOutcome]:
     tasks = list(zip(councils["la_code"], councils["la_name"], strict=True))
     outcomes: list[CouncilOutcome] = []
     if workers == 1:
-        for code, name in tasks:
-            outcomes.append(run_council(code, name, month, options))
-            _report(outcomes[-1], len(outcomes), len(tasks), progress)
+        try:
+            for code, name in tasks:
+                outcomes.append(run_council(code, name, month, options, plan))
+                _report(outcomes[-1], len(outcomes), len(tasks), progress)
+        finally:
+            end_batch(plan.batch_id)
         return outcomes
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         futures = {
-            pool.submit(run_council, code, name, month, options): (code, name)
+            pool.submit(run_council, code, name, month, options, plan): (code, name)
             for code, name in tasks
         }
         for future in as_completed(futures):
@@ -196,7 +307,12 @@ def _run_local(
 
 
 def _run_dask(
-    councils: pd.DataFrame, month: str, options: PackOptions, scheduler: str, progress: Progress
+    councils: pd.DataFrame,
+    month: str,
+    options: PackOptions,
+    plan: BatchPlan,
+    scheduler: str,
+    progress: Progress,
 ) -> list[CouncilOutcome]:
     from distributed import Client
     from distributed import as_completed as dask_completed
@@ -206,21 +322,74 @@ def _run_dask(
     with Client(scheduler) as client:
         progress(f"Connected to the Dask scheduler at {scheduler}: {len(tasks)} councils to run.")
         futures = {
-            client.submit(run_council, code, name, month, options, key=f"pack-{month}-{code}"): (
-                code,
-                name,
-            )
+            client.submit(
+                run_council, code, name, month, options, plan, key=f"pack-{month}-{code}"
+            ): (code, name)
             for code, name in tasks
         }
-        for future in dask_completed(list(futures)):
-            code, name = futures[future]
-            try:
-                outcome = future.result()
-            except Exception as exc:  # the worker died or the task was lost
-                outcome = CouncilOutcome(code, name, False, f"worker failed: {exc}", 0.0)
-            outcomes.append(outcome)
-            _report(outcome, len(outcomes), len(tasks), progress)
+        try:
+            for future in dask_completed(list(futures)):
+                code, name = futures[future]
+                try:
+                    outcome = future.result()
+                except Exception as exc:  # the worker died or the task was lost
+                    outcome = CouncilOutcome(code, name, False, f"worker failed: {exc}", 0.0)
+                outcomes.append(outcome)
+                _report(outcome, len(outcomes), len(tasks), progress)
+        finally:
+            # Dask workers outlive the batch: their kept kernels are shut down now.
+            client.run(end_batch, plan.batch_id)
     return outcomes
+
+
+def _reads_all_la_accuracy(notebooks: Sequence[Path]) -> bool:
+    """Whether a notebook of the batch reads the kept all-LA backtest."""
+    name = demand_caseload.cached_all_la_accuracy.__name__
+    return any(
+        name in cell.source
+        for notebook in notebooks
+        for cell in nbformat.read(notebook, as_version=4).cells
+        if cell.cell_type == "code"
+    )
+
+
+def prepare_shared_inputs(notebooks: Sequence[Path], workers: int, progress: Progress) -> None:
+    """Prepare once, before the councils are dispatched, the all-LA inputs their notebooks read.
+
+    The external data are parsed (their cache in ``data/processed/cache`` written, so no
+    worker parses them). When a notebook reads the kept all-LA backtest
+    (:func:`analysis.demand_caseload.cached_all_la_accuracy`) and none has been kept, it is
+    computed here once (:func:`analysis.demand.backtest_all`) and kept, rather than each
+    council backtesting its own series.
+
+    Raises
+    ------
+    InputError
+        When the external data cannot be read.
+    """
+    tidy = external.load_external()
+    if _reads_all_la_accuracy(notebooks) and demand_caseload.cached_all_la_accuracy() is None:
+        progress("Backtesting the forecasting methods on every council's series, once ...")
+        accuracy = demand.backtest_all(tidy, workers=workers)
+        kept = processed_dir() / demand_caseload.ALL_LA_ACCURACY_FILE
+        write_table(accuracy, kept, external.source_paths())
+        progress(f"Kept the all-LA backtest in {display_path(kept)}.")
+
+
+def _all_failed(councils: pd.DataFrame, message: str) -> list[CouncilOutcome]:
+    return [
+        CouncilOutcome(code, name, False, message, 0.0)
+        for code, name in zip(councils["la_code"], councils["la_name"], strict=True)
+    ]
+
+
+def _shared_failed(exc: NotebookFailed) -> str:
+    where = f" at cell {exc.cell}" if exc.cell is not None else ""
+    return (
+        f"Not run: {exc.notebook}, which every council's pack shares, failed{where}: "
+        f"{exc.error} No council's pack was published and every previous pack is unchanged. "
+        f"The failed run is kept in {display_path(exc.kept_at)}."
+    )
 
 
 def run_all_councils(
@@ -231,6 +400,7 @@ def run_all_councils(
     jobs: int | None = None,
     scheduler: str | None = None,
     progress: Progress = _print,
+    keep_kernels: bool = True,
 ) -> list[CouncilOutcome]:
     """Publish the pack of every council for ``month`` and the index across councils.
 
@@ -250,6 +420,9 @@ def run_all_councils(
         The address of a Dask distributed scheduler (``tcp://host:8786``); ``None`` runs here.
     progress
         Receives one line per council as it ends.
+    keep_kernels
+        Keep each worker's kernels alive from council to council (the default); ``False``
+        starts a fresh kernel for every notebook of every council.
 
     Returns
     -------
@@ -266,14 +439,29 @@ def run_all_councils(
     if councils is None:
         councils = english_councils(external.load_external(), str(month))
     first = str(councils["la_code"].iloc[0]) if len(councils) else None
-    plan_notebooks(replace(options, la_code=first), month)
+    notebooks, _declared, _scenario = plan_notebooks(replace(options, la_code=first), month)
     started = time.perf_counter()
     text = str(month)
-    if scheduler:
-        outcomes = _run_dask(councils, text, options, scheduler, progress)
-    else:
-        workers = max(1, min(jobs or default_jobs(), len(councils)))
-        outcomes = _run_local(councils, text, options, workers, progress)
+    workers = max(1, min(jobs or default_jobs(), len(councils)))
+    councils_root = Path(options.reports_root) / COUNCILS_FOLDER
+    councils_root.mkdir(parents=True, exist_ok=True)
+    shared = Path(tempfile.mkdtemp(prefix=f".{text}.shared-", dir=councils_root))
+    try:
+        prepare_shared_inputs(notebooks, workers, progress)
+        try:
+            prepared = prepare_shared_notebooks(
+                month, replace(options, reports_root=councils_root), shared, _quiet
+            )
+        except NotebookFailed as exc:
+            outcomes = _all_failed(councils, _shared_failed(exc))
+        else:
+            plan = BatchPlan(uuid.uuid4().hex, prepared, keep_kernels)
+            if scheduler:
+                outcomes = _run_dask(councils, text, options, plan, scheduler, progress)
+            else:
+                outcomes = _run_local(councils, text, options, plan, workers, progress)
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
     outcomes.sort(key=lambda o: o.la_code)
     seconds = time.perf_counter() - started
     index = write_councils_index(month, options, outcomes, councils, seconds)

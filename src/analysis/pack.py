@@ -16,9 +16,12 @@ failed executed notebook and an ``ERROR.txt``, is moved to ``reports/_failed/<mo
 A lock file (``reports/.<month>.lock``) stops two runs for the same month from interleaving;
 the operating system releases it when a run ends, however it ends.
 
-Kernels are started over IPC (Unix sockets in the temporary folder) rather than TCP, so
-parallel runs cannot collide on ports, and shut down immediately rather than gracefully,
-which avoids an occasional multi-second stall. A batch of months runs in a process pool.
+Each notebook runs in a fresh kernel (:mod:`analysis.kernels`: over Unix sockets, shut down
+immediately, which avoids an occasional multi-second stall). A batch of months runs in a
+process pool. A batch of councils (:mod:`analysis.batch`) passes a :class:`PackSession`
+instead: kernels kept alive from one council's pack to the next, provenance computed once,
+and the notebooks that do not depend on the council run once
+(:func:`prepare_shared_notebooks`) and copied into every pack.
 
 ``latest`` means the latest reporting month the bundled data support: March of the latest
 reporting year (the year ending 31 March) published in both the DfE children looked after
@@ -36,10 +39,9 @@ import shutil
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -47,18 +49,16 @@ import nbformat
 import pandas as pd
 import papermill
 from filelock import FileLock, Timeout
-from jupyter_client.manager import AsyncKernelManager
 from nbclient.exceptions import CellTimeoutError
 from papermill.exceptions import PapermillExecutionError
-from traitlets import default
 
 from analysis.errors import InputError, Problem
 from analysis.excel import write_workbook
+from analysis.kernels import KernelPool, execute_notebook
 from analysis.paths import display_path, external_dir, project_root
 from analysis.periods import parse_reporting_month
 from analysis.provenance import (
     code_version,
-    file_hashes,
     package_versions,
     raw_files,
     sha256_file,
@@ -74,7 +74,7 @@ from analysis.report import (
 )
 from analysis.results import SCORECARD_LABEL_PREFIX, Headline, read_headlines
 from analysis.scenario import Scenario, load_scenario
-from analysis.store import atomic_write_text, read_manifest
+from analysis.store import MANIFEST_NAME, atomic_write_text, read_manifest
 
 #: The notebooks of the pack, run in the order of their two-digit prefix.
 NOTEBOOK_PATTERN = "[0-9][0-9]_*.ipynb"
@@ -147,24 +147,6 @@ class NotebookFailed(PackError):
         self.kept_at = kept_at
 
 
-class IPCKernelManager(AsyncKernelManager):
-    """A kernel manager whose kernels talk over Unix sockets with unique names.
-
-    Parallel kernels over TCP can race for the same port (papermill #511). The default IPC
-    socket name is relative to the working directory and numbered from 1, so two kernels would
-    share it; each kernel here gets its own absolute name in the temporary folder, removed
-    when the kernel shuts down.
-    """
-
-    @default("transport")
-    def _default_transport(self) -> str:
-        return "ipc"
-
-    @default("ip")
-    def _default_ip(self) -> str:
-        return os.path.join(tempfile.gettempdir(), f"csc-kernel-{uuid.uuid4().hex[:16]}")
-
-
 @dataclass(frozen=True)
 class PackOptions:
     """What a pack run needs besides the month.
@@ -212,6 +194,83 @@ class PackResult:
     folder: Path
     notebooks: list[NotebookRun]
     seconds: float
+
+
+@dataclass(frozen=True)
+class PreparedNotebook:
+    """A notebook run once for a batch of packs, which each pack copies instead of running.
+
+    ``folder`` holds its report, its executed notebook (``notebooks/``) and what it wrote to
+    ``results/`` (tables, headline, their manifest); ``parameters`` are what it ran with
+    besides ``output_dir``, which must equal a pack's own for the pack to use it.
+    """
+
+    run: NotebookRun
+    folder: Path
+    parameters: dict[str, object]
+
+
+class ProvenanceCache:
+    """Provenance that every pack of a batch would compute identically, computed once: the code
+    version (two git commands), the package versions, and the SHA-256 of each file, hashed
+    again only when its size, modification time or inode changed.
+
+    The code version is the one when the batch started, which is the code its kept kernels
+    imported then.
+    """
+
+    def __init__(self) -> None:
+        self._code: str | None = None
+        self._packages: dict[str, str] | None = None
+        self._hashes: dict[Path, tuple[tuple[int, int, int], str]] = {}
+
+    def code_version(self) -> str:
+        """As :func:`analysis.provenance.code_version`, once."""
+        if self._code is None:
+            self._code = code_version()
+        return self._code
+
+    def package_versions(self) -> dict[str, str]:
+        """As :func:`analysis.provenance.package_versions`, once."""
+        if self._packages is None:
+            self._packages = package_versions()
+        return dict(self._packages)
+
+    def file_hashes(self, paths: Iterable[Path]) -> dict[str, str]:
+        """As :func:`analysis.provenance.file_hashes`: ``{display path: sha256}`` of each
+        existing file, sorted by path."""
+        hashes = {}
+        for path in sorted(set(map(Path, paths))):
+            if not path.is_file():
+                continue
+            stat = path.stat()
+            key = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+            known = self._hashes.get(path)
+            if known is None or known[0] != key:
+                known = (key, sha256_file(path))
+                self._hashes[path] = known
+            hashes[display_path(path)] = known[1]
+        return hashes
+
+
+@dataclass
+class PackSession:
+    """What several packs run by one process share.
+
+    Attributes
+    ----------
+    kernels
+        Kernels kept alive from pack to pack (:class:`analysis.kernels.KernelPool`); ``None``
+        runs each notebook in a fresh kernel.
+    provenance
+        Code version, package versions and file hashes, computed once.
+    prepared
+        Notebooks run once for every pack (:func:`prepare_shared_notebooks`), by file name.
+    """
+
+    kernels: KernelPool | None = None
+    provenance: ProvenanceCache = field(default_factory=ProvenanceCache)
+    prepared: Mapping[str, PreparedNotebook] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -492,37 +551,6 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
-def execute_notebook(
-    notebook: Path, executed_path: Path, parameters: Mapping[str, object], timeout_s: int
-) -> None:
-    """Run a notebook with papermill, writing the executed copy to ``executed_path``.
-
-    Raises
-    ------
-    papermill.exceptions.PapermillExecutionError
-        When a cell raises (the executed copy is still written, with the error shown).
-    Exception
-        From nbclient when a cell times out or the kernel dies.
-    """
-    # Kernels inherit this process's environment. With OpenBLAS's default threads each tiny
-    # statsmodels fit spreads over both cores and fights the other job of a batch (measured
-    # about ten times slower), so kernels run single-threaded BLAS unless the user chose.
-    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
-        os.environ.setdefault(variable, "1")
-    papermill.execute_notebook(
-        str(notebook),
-        str(executed_path),
-        parameters=dict(parameters),
-        cwd=str(notebook.parent),
-        progress_bar=False,
-        log_output=False,
-        execution_timeout=timeout_s,
-        # Unix sockets need a POSIX system; elsewhere kernels use jupyter's default, TCP.
-        kernel_manager_class=IPCKernelManager if os.name == "posix" else AsyncKernelManager,
-        shutdown_kernel="immediate",
-    )
-
-
 # ---- publishing -----------------------------------------------------------------------------
 
 
@@ -643,7 +671,12 @@ def _file_record(folder: Path) -> dict[str, str]:
     }
 
 
-def run_pack(month: pd.Period, options: PackOptions, progress: Progress = _print) -> PackResult:
+def run_pack(
+    month: pd.Period,
+    options: PackOptions,
+    progress: Progress = _print,
+    session: PackSession | None = None,
+) -> PackResult:
     """Run every notebook for ``month`` and publish the pack, or publish nothing.
 
     Parameters
@@ -654,6 +687,9 @@ def run_pack(month: pd.Period, options: PackOptions, progress: Progress = _print
         Folders, scenario, LA code and cell timeout.
     progress
         Receives one line per step (which notebook, how long it took, elapsed time).
+    session
+        What a batch of packs shares (kept kernels, cached provenance, notebooks run once);
+        ``None`` runs each notebook in a fresh kernel and computes everything afresh.
 
     Returns
     -------
@@ -674,6 +710,7 @@ def run_pack(month: pd.Period, options: PackOptions, progress: Progress = _print
         previous pack is untouched and the partly built pack is removed.
     """
     started = time.perf_counter()
+    session = session or PackSession()
     notebooks, declared, scenario = plan_notebooks(options, month)
     reports_root = Path(options.reports_root)
     reports_root.mkdir(parents=True, exist_ok=True)
@@ -693,7 +730,16 @@ def run_pack(month: pd.Period, options: PackOptions, progress: Progress = _print
         build = Path(tempfile.mkdtemp(prefix=f".{month}.building-", dir=reports_root))
         try:
             runs = _build_pack(
-                month, options, notebooks, declared, scenario, build, destination, started, progress
+                month,
+                options,
+                notebooks,
+                declared,
+                scenario,
+                build,
+                destination,
+                started,
+                progress,
+                session,
             )
         except BaseException as exc:
             # A failed notebook's build was already moved to _failed/; anything else (an
@@ -720,68 +766,183 @@ def _build_pack(
     destination: Path,
     started: float,
     progress: Progress,
+    session: PackSession,
 ) -> list[NotebookRun]:
-    results = build / RESULTS_FOLDER
-    executed_folder = build / EXECUTED_FOLDER
-    results.mkdir()
-    executed_folder.mkdir()
     la_code = check_la_code(options.la_code) if options.la_code is not None else None
-    values = _pack_values(month, scenario.path, results, la_code)
-    scenario_hashes = file_hashes(scenario.files)
-    code = code_version()
-    packages = package_versions()
+    values = _pack_values(month, scenario.path, build / RESULTS_FOLDER, la_code)
+    step = _Step(month, options, scenario, build, destination, started, progress, session)
     runs: list[NotebookRun] = []
     for number, notebook in enumerate(notebooks, start=1):
         parameters = {k: v for k, v in values.items() if k in declared[notebook]}
-        executed_path = executed_folder / notebook.name
         label = f"{month}: [{number}/{len(notebooks)}] {notebook.name}"
-        progress(f"{label}: running (elapsed {time.perf_counter() - started:.1f} s)")
-        tables_before = read_manifest(results)
-        notebook_started = time.perf_counter()
-        try:
-            with _heartbeat(label, started, progress):
-                execute_notebook(notebook, executed_path, parameters, options.cell_timeout_s)
-        except Exception as exc:
-            _fail(month, notebook, executed_path, exc, build, destination, options)
-        seconds = time.perf_counter() - notebook_started
-        manifest = read_manifest(results)
-        tables = _new_tables(tables_before, manifest)
-        inputs = _inputs_of(tables, manifest)
-        executed = nbformat.read(executed_path, as_version=4)
-        headline = _headline_for(results, notebook.stem)
-        title = headline.title if headline else notebook_title(executed, notebook.stem)
-        page = ReportPage(
-            title=title,
-            reporting_month=month,
-            scenario_name=scenario.name,
-            headline=headline,
-            provenance={
-                "inputs": inputs,
-                "scenario": scenario_hashes,
-                "code_version": code,
-                "packages": packages,
-                "ran_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            },
-        )
-        html_name = f"{notebook.stem}.html"
-        atomic_write_text(build / html_name, notebook_to_html(executed, page))
-        runs.append(
-            NotebookRun(
-                notebook=notebook.name,
-                title=title,
-                html=html_name,
-                executed=f"{EXECUTED_FOLDER}/{notebook.name}",
-                seconds=round(seconds, 2),
-                tables=tables,
-                inputs=inputs,
-            )
-        )
-        progress(
-            f"{label}: done in {seconds:.1f} s, report written "
-            f"(elapsed {time.perf_counter() - started:.1f} s)"
-        )
-    _finish_pack(month, scenario, scenario_hashes, code, packages, notebooks, runs, build, values)
+        prepared = session.prepared.get(notebook.name)
+        if prepared is not None and prepared.parameters == _shared_parameters(parameters):
+            runs.append(_place_prepared(prepared, build))
+            progress(f"{label}: placed (run once for every pack of the batch)")
+        else:
+            runs.append(_run_notebook(step, notebook, parameters, label))
+    _finish_pack(step, notebooks, runs, values)
     return runs
+
+
+@dataclass(frozen=True)
+class _Step:
+    """What each notebook's step of one pack's build shares."""
+
+    month: pd.Period
+    options: PackOptions
+    scenario: Scenario
+    build: Path
+    destination: Path
+    started: float
+    progress: Progress
+    session: PackSession
+
+    @property
+    def results(self) -> Path:
+        return self.build / RESULTS_FOLDER
+
+
+def _shared_parameters(parameters: Mapping[str, object]) -> dict[str, object]:
+    """A notebook's parameters besides its output folder: what makes two runs the same."""
+    return {k: v for k, v in parameters.items() if k != "output_dir"}
+
+
+def _run_notebook(
+    step: _Step, notebook: Path, parameters: Mapping[str, object], label: str
+) -> NotebookRun:
+    """Run one notebook into the build and write its report; fail the pack if it fails."""
+    progress, started = step.progress, step.started
+    results = step.results
+    results.mkdir(exist_ok=True)
+    (step.build / EXECUTED_FOLDER).mkdir(exist_ok=True)
+    executed_path = step.build / EXECUTED_FOLDER / notebook.name
+    progress(f"{label}: running (elapsed {time.perf_counter() - started:.1f} s)")
+    tables_before = read_manifest(results)
+    notebook_started = time.perf_counter()
+    try:
+        with _heartbeat(label, started, progress):
+            executed = execute_notebook(
+                notebook,
+                executed_path,
+                parameters,
+                step.options.cell_timeout_s,
+                step.session.kernels,
+            )
+    except Exception as exc:
+        _fail(step.month, notebook, executed_path, exc, step.build, step.destination, step.options)
+    seconds = time.perf_counter() - notebook_started
+    manifest = read_manifest(results)
+    tables = _new_tables(tables_before, manifest)
+    inputs = _inputs_of(tables, manifest)
+    headline = _headline_for(results, notebook.stem)
+    title = headline.title if headline else notebook_title(executed, notebook.stem)
+    provenance = step.session.provenance
+    page = ReportPage(
+        title=title,
+        reporting_month=step.month,
+        scenario_name=step.scenario.name,
+        headline=headline,
+        provenance={
+            "inputs": inputs,
+            "scenario": provenance.file_hashes(step.scenario.files),
+            "code_version": provenance.code_version(),
+            "packages": provenance.package_versions(),
+            "ran_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        },
+    )
+    html_name = f"{notebook.stem}.html"
+    atomic_write_text(step.build / html_name, notebook_to_html(executed, page))
+    progress(
+        f"{label}: done in {seconds:.1f} s, report written "
+        f"(elapsed {time.perf_counter() - started:.1f} s)"
+    )
+    return NotebookRun(
+        notebook=notebook.name,
+        title=title,
+        html=html_name,
+        executed=f"{EXECUTED_FOLDER}/{notebook.name}",
+        seconds=round(seconds, 2),
+        tables=tables,
+        inputs=inputs,
+    )
+
+
+def _place_prepared(prepared: PreparedNotebook, build: Path) -> NotebookRun:
+    """Copy a notebook run once for the batch into a pack: its report, executed notebook and
+    everything it wrote to ``results/``, with its tables' entries in the results manifest."""
+    run, source = prepared.run, prepared.folder
+    results = build / RESULTS_FOLDER
+    results.mkdir(exist_ok=True)
+    (build / EXECUTED_FOLDER).mkdir(exist_ok=True)
+    shutil.copyfile(source / run.html, build / run.html)
+    shutil.copyfile(source / run.executed, build / run.executed)
+    for path in sorted((source / RESULTS_FOLDER).iterdir()):
+        if path.is_file() and path.name != MANIFEST_NAME:
+            shutil.copyfile(path, results / path.name)
+    manifest = read_manifest(results)
+    manifest.update(read_manifest(source / RESULTS_FOLDER))
+    atomic_write_text(
+        results / MANIFEST_NAME, json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+    )
+    return run
+
+
+def prepare_shared_notebooks(
+    month: pd.Period,
+    options: PackOptions,
+    folder: Path,
+    progress: Progress = _print,
+    provenance: ProvenanceCache | None = None,
+) -> dict[str, PreparedNotebook]:
+    """Run once, for a batch of councils' packs, each notebook that does not declare
+    ``la_code``: its output is the same for every council.
+
+    Each runs in a fresh kernel into its own subfolder of ``folder`` (report, executed
+    notebook, ``results/``); pass the returned notebooks in :class:`PackSession` and each pack
+    copies them instead of running them.
+
+    Parameters
+    ----------
+    month
+        The reporting month.
+    options
+        As for :func:`run_pack`; ``la_code`` is ignored. A failed notebook's build is kept in
+        ``<reports_root>/_failed/``.
+    folder
+        A new folder on the same disk as the packs, removed by the caller after the batch.
+
+    Returns
+    -------
+    dict
+        By notebook file name; empty when every notebook declares ``la_code``.
+
+    Raises
+    ------
+    InputError
+        For a bad scenario or notebook parameters.
+    NotebookFailed
+        When a shared notebook raised or timed out.
+    """
+    started = time.perf_counter()
+    options = replace(options, la_code=None)
+    notebooks, declared, scenario = plan_notebooks(options, month)
+    session = PackSession(provenance=provenance or ProvenanceCache())
+    prepared: dict[str, PreparedNotebook] = {}
+    for notebook in notebooks:
+        if "la_code" in declared[notebook]:
+            continue
+        build = Path(folder) / notebook.stem
+        build.mkdir(parents=True)
+        values = _pack_values(month, scenario.path, build / RESULTS_FOLDER, None)
+        parameters = {k: v for k, v in values.items() if k in declared[notebook]}
+        step = _Step(
+            month, options, scenario, build, Path(options.reports_root), started, progress, session
+        )
+        label = f"{month}: shared {notebook.name}"
+        run = _run_notebook(step, notebook, parameters, label)
+        prepared[notebook.name] = PreparedNotebook(run, build, _shared_parameters(parameters))
+    return prepared
 
 
 @contextlib.contextmanager
@@ -860,21 +1021,21 @@ def scorecard_first(entries: Sequence[IndexEntry]) -> list[IndexEntry]:
 
 
 def _finish_pack(
-    month: pd.Period,
-    scenario: Scenario,
-    scenario_hashes: Mapping[str, str],
-    code: str,
-    packages: Mapping[str, str],
+    step: _Step,
     notebooks: Sequence[Path],
     runs: Sequence[NotebookRun],
-    build: Path,
     values: Mapping[str, object],
 ) -> None:
+    month, scenario, build = step.month, step.scenario, step.build
+    provenance = step.session.provenance
+    scenario_hashes = provenance.file_hashes(scenario.files)
+    code = provenance.code_version()
+    packages = provenance.package_versions()
     results = build / RESULTS_FOLDER
     tables = _result_tables(results)
     if tables:
         write_workbook(tables, build / WORKBOOK_NAME)
-    inputs = file_hashes([*raw_files(), *notebooks])
+    inputs = provenance.file_hashes([*raw_files(), *notebooks])
     for run in runs:
         inputs.update(run.inputs)
     inputs = dict(sorted(inputs.items()))

@@ -31,6 +31,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "stockflow",
         "comparisons",
         "benchmark",
+        "series_models",
         "demand",
         "demand_caseload",
         "workforce",
@@ -52,7 +53,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "benchmark_views",
         "sensitivity_views",
     ),
-    "delivery": ("report", "pack", "batch", "cli", "__main__"),
+    "delivery": ("report", "kernels", "pack", "batch", "cli", "__main__"),
 }
 RANK = {module: rank for rank, modules in enumerate(LAYERS.values()) for module in modules}
 SOURCE = paths.project_root() / "src" / "analysis"
