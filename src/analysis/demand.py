@@ -56,6 +56,8 @@ from scipy.stats import norm
 from statsmodels.tsa.arima.model import ARIMA
 from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
+from analysis import series_models
+
 Frequency = Literal["annual", "monthly"]
 
 #: Periods in a seasonal cycle.
@@ -243,16 +245,15 @@ def _drift(y: np.ndarray, horizon: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _ets(y: np.ndarray, horizon: int, season: int, trend: str) -> tuple[np.ndarray, np.ndarray]:
-    """ETS with additive errors; ``trend`` is "none", "linear" or "damped"."""
+    """statsmodels ETS with additive errors and an additive season (monthly series)."""
     filled = pd.Series(y).interpolate(limit_area="inside")
-    seasonal = season > 1
     model = ETSModel(
         filled,
         error="add",
         trend=None if trend == "none" else "add",
         damped_trend=trend == "damped",
-        seasonal="add" if seasonal else None,
-        seasonal_periods=season if seasonal else None,
+        seasonal="add",
+        seasonal_periods=season,
     )
     fitted = model.fit(disp=False)
     prediction = fitted.get_prediction(start=len(y), end=len(y) + horizon - 1)
@@ -263,11 +264,9 @@ def _ets(y: np.ndarray, horizon: int, season: int, trend: str) -> tuple[np.ndarr
 
 
 def _arima(y: np.ndarray, horizon: int, season: int) -> tuple[np.ndarray, np.ndarray]:
+    """statsmodels' seasonal "airline" ARIMA (monthly series)."""
     # the state-space ARIMA skips missing values in its likelihood, so gaps need no filling
-    if season > 1:
-        model = ARIMA(y, order=(0, 1, 1), seasonal_order=(0, 1, 1, season))
-    else:
-        model = ARIMA(y, order=(1, 1, 0), trend="t")
+    model = ARIMA(y, order=(0, 1, 1), seasonal_order=(0, 1, 1, season))
     # no standard errors of the parameters are used, and their numerical derivatives cost
     # about 5% of a fit (the estimates and forecasts are the same, checked on 539 fits)
     forecast = model.fit(cov_type="none").get_forecast(horizon)
@@ -275,6 +274,27 @@ def _arima(y: np.ndarray, horizon: int, season: int) -> tuple[np.ndarray, np.nda
         np.asarray(forecast.predicted_mean, dtype=float),
         np.sqrt(np.asarray(forecast.var_pred_mean, dtype=float)),
     )
+
+
+def _interpolate(y: np.ndarray) -> np.ndarray:
+    """Interior gaps filled by a straight line between the published values either side."""
+    missing = np.isnan(y)
+    if not missing.any():
+        return y
+    positions = np.arange(len(y))
+    return np.interp(positions, positions[~missing], y[~missing])
+
+
+def _fit_annual(
+    windows: list[np.ndarray], horizon: int, method: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and sd forecasts of an annual model for many windows, by one vectorised fit."""
+    if method == "arima":
+        fits = series_models.fit_arima_drift(windows, horizon)
+    else:
+        trend = _ETS_TRENDS[method]
+        fits = series_models.fit_ets([_interpolate(y) for y in windows], trend, horizon)
+    return fits.mean, fits.sd
 
 
 _ETS_TRENDS = {"ses": "none", "holt": "linear", "damped_holt": "damped"}
@@ -327,19 +347,25 @@ class _Forecast:
     note: str
 
 
+def _last_value(y: np.ndarray, horizon: int, note: str) -> _Forecast:
+    mean, sd = _seasonal_naive(y, horizon, 1)
+    return _Forecast("naive", mean, sd, note)
+
+
+def _checked(y: np.ndarray, method: str, mean: np.ndarray, sd: np.ndarray) -> _Forecast:
+    """The forecast, or the last value with a note when the model gave no finite numbers."""
+    if method in BASELINE_METHODS or np.all(np.isfinite(mean) & np.isfinite(sd)):
+        return _Forecast(method, mean, sd, "")
+    return _last_value(
+        y,
+        len(mean),
+        f"{method} failed to fit (a forecast that was not a finite number): last value used",
+    )
+
+
 def _run_method(y: np.ndarray, horizon: int, method: str, frequency: Frequency) -> _Forecast:
-    """Forecast ``y`` with ``method``, falling back to the last value when it cannot."""
+    """Forecast one window with a baseline or a monthly statsmodels model."""
     season = SEASON_LENGTH[frequency]
-    n_observed = int(np.sum(~np.isnan(y)))
-    if n_observed < _minimum_points(method, frequency) and method != "naive":
-        mean, sd = _seasonal_naive(y, horizon, 1)
-        return _Forecast(
-            "naive",
-            mean,
-            sd,
-            f"{method} needs at least {_minimum_points(method, frequency)} values and the "
-            f"series has {n_observed}: the last value is used instead",
-        )
     with _quiet():
         try:
             if method == "naive":
@@ -355,13 +381,62 @@ def _run_method(y: np.ndarray, horizon: int, method: str, frequency: Frequency) 
         # statsmodels raises many kinds of error on short or flat series; any of them means
         # "this model cannot forecast this series", and the note says so
         except Exception as error:
-            failure = f"{type(error).__name__}"
+            return _last_value(
+                y, horizon, f"{method} failed to fit ({type(error).__name__}): last value used"
+            )
+    return _checked(y, method, mean, sd)
+
+
+def _run_annual_model(windows: list[np.ndarray], horizon: int, method: str) -> list[_Forecast]:
+    """Fit an annual model to every window at once; a window that fails falls back alone."""
+    with _quiet():
+        try:
+            means, sds = _fit_annual(windows, horizon, method)
+        # a numerical failure in the batch: fit the windows one by one, so that only the
+        # windows that cannot be fitted fall back to the last value
+        except (ValueError, np.linalg.LinAlgError) as error:
+            if len(windows) == 1:
+                return [
+                    _last_value(
+                        windows[0],
+                        horizon,
+                        f"{method} failed to fit ({type(error).__name__}): last value used",
+                    )
+                ]
+            return [_run_annual_model([y], horizon, method)[0] for y in windows]
+    return [_checked(y, method, m, sd) for y, m, sd in zip(windows, means, sds, strict=True)]
+
+
+def _forecast_windows(
+    windows: Sequence[np.ndarray], horizon: int, method: str, frequency: Frequency
+) -> list[_Forecast]:
+    """Forecast every window with ``method``, falling back to the last value when it cannot.
+
+    The windows are regular arrays whose last value is published. Annual models are fitted to
+    all the windows in one vectorised call (:mod:`analysis.series_models`); baselines and
+    monthly models window by window.
+    """
+    minimum = _minimum_points(method, frequency)
+    results: list[_Forecast | None] = [None] * len(windows)
+    to_fit = []
+    for i, y in enumerate(windows):
+        n_observed = int(np.sum(~np.isnan(y)))
+        if n_observed < minimum and method != "naive":
+            results[i] = _last_value(
+                y,
+                horizon,
+                f"{method} needs at least {minimum} values and the series has {n_observed}: "
+                "the last value is used instead",
+            )
         else:
-            if method in BASELINE_METHODS or np.all(np.isfinite(mean) & np.isfinite(sd)):
-                return _Forecast(method, mean, sd, "")
-            failure = "a forecast that was not a finite number"
-    mean, sd = _seasonal_naive(y, horizon, 1)
-    return _Forecast("naive", mean, sd, f"{method} failed to fit ({failure}): last value used")
+            to_fit.append(i)
+    if frequency == "annual" and method in MODEL_METHODS and to_fit:
+        fitted = _run_annual_model([windows[i] for i in to_fit], horizon, method)
+    else:
+        fitted = [_run_method(windows[i], horizon, method, frequency) for i in to_fit]
+    for i, forecast in zip(to_fit, fitted, strict=True):
+        results[i] = forecast
+    return [r for r in results if r is not None]
 
 
 def _interval_frame(forecast: _Forecast) -> dict[str, np.ndarray]:
@@ -456,17 +531,24 @@ def forecast_series(
     elif "auto" in names:
         names = [_auto_method(series, backtest_horizon or horizon, frequency)]
     period_ends = _future_period_ends(last, horizon, frequency)
-    frames = []
-    for name in dict.fromkeys(names):
-        result = _run_method(y, horizon, name, frequency)
-        frame = pd.DataFrame(
-            {"period_end": period_ends, "step": np.arange(1, horizon + 1), "method": result.method}
-        )
-        for column, values in _interval_frame(result).items():
-            frame[column] = values
-        frame["note"] = result.note
-        frames.append(frame)
-    return pd.concat(frames, ignore_index=True)[list(FORECAST_COLUMNS)]
+    forecasts = [
+        _forecast_windows([y], horizon, name, frequency)[0] for name in dict.fromkeys(names)
+    ]
+    return _forecast_table([(period_ends, forecast) for forecast in forecasts])
+
+
+def _forecast_table(parts: Sequence[tuple[list, _Forecast]]) -> pd.DataFrame:
+    """The forecast rows of many forecasts, each with the period ends it forecasts."""
+    columns: dict[str, list] = {name: [] for name in FORECAST_COLUMNS}
+    for period_ends, forecast in parts:
+        horizon = len(period_ends)
+        columns["period_end"].append(np.array(period_ends, dtype="datetime64[ns]"))
+        columns["step"].append(np.arange(1, horizon + 1))
+        columns["method"].append(np.repeat(forecast.method, horizon))
+        for name, values in _interval_frame(forecast).items():
+            columns[name].append(values)
+        columns["note"].append(np.repeat(forecast.note, horizon))
+    return pd.DataFrame({name: np.concatenate(values) for name, values in columns.items()})
 
 
 def _auto_method(series: pd.Series, horizon: int, frequency: Frequency) -> str:
@@ -531,16 +613,43 @@ def backtest_series(
     """
     _check_horizon(horizon)
     _check_frequency(frequency)
+    plan = _plan_backtest(series, horizon, _backtest_methods(methods, frequency), frequency)
+    if plan is None:
+        return _empty(BACKTEST_COLUMNS)
+    if max_origins is not None:
+        plan = plan.latest(max_origins)
+    columns = _backtest_columns([plan], horizon, frequency)
+    return pd.DataFrame({name: columns[name] for name in BACKTEST_COLUMNS})
+
+
+def _backtest_methods(methods: Sequence[str] | None, frequency: Frequency) -> list[str]:
     if methods is None:
-        methods = applicable_methods(10**6, frequency)
-    else:
-        _requested_methods(list(methods), frequency)
-        methods = [m for m in METHODS if m in methods]
+        return applicable_methods(10**6, frequency)
+    _requested_methods(list(methods), frequency)
+    return [m for m in METHODS if m in methods]
+
+
+@dataclass(frozen=True)
+class _BacktestPlan:
+    """One series' backtest: its values on a regular calendar, the methods and the origins."""
+
+    y: np.ndarray
+    period_ends: np.ndarray
+    methods: list[str]
+    origins: list[int]
+
+    def latest(self, count: int) -> _BacktestPlan:
+        return _BacktestPlan(self.y, self.period_ends, self.methods, self.origins[-count:])
+
+
+def _plan_backtest(
+    series: pd.Series, horizon: int, methods: list[str], frequency: Frequency
+) -> _BacktestPlan | None:
+    """Origins at which every method can be scored (the baselines alone if the models can't)."""
     y, last = _regularise(series, frequency)
     if y.size == 0:
-        return _empty(BACKTEST_COLUMNS)
+        return None
     observed = np.flatnonzero(~np.isnan(y))
-    origins: list[int] = []
     for candidate in (methods, [m for m in methods if m in BASELINE_METHODS]):
         if not candidate:
             continue
@@ -551,33 +660,56 @@ def backtest_series(
             if count >= minimum and np.any(~np.isnan(y[position + 1 : position + 1 + horizon]))
         ]
         if origins:
-            methods = candidate
-            break
-    if not origins:
-        return _empty(BACKTEST_COLUMNS)
-    if max_origins is not None:
-        origins = origins[-max_origins:]
+            period_ends = np.array(_period_ends_of(y, last, frequency), dtype="datetime64[ns]")
+            return _BacktestPlan(y, period_ends, candidate, origins)
+    return None
+
+
+def _backtest_columns(
+    plans: Sequence[_BacktestPlan], horizon: int, frequency: Frequency
+) -> dict[str, np.ndarray]:
+    """Backtest rows of many series; column ``series`` is the row's position in ``plans``.
+
+    Each method is fitted to the training windows of every series and origin in one call, so
+    an annual model is one vectorised fit for the lot. Rows are in series, origin, method
+    order.
+    """
+    forecasts: dict[tuple[int, int, str], _Forecast] = {}
+    for method in METHODS:
+        keys = [
+            (number, origin)
+            for number, plan in enumerate(plans)
+            if method in plan.methods
+            for origin in plan.origins
+        ]
+        if not keys:
+            continue
+        windows = [plans[number].y[: origin + 1] for number, origin in keys]
+        fitted = _forecast_windows(windows, horizon, method, frequency)
+        for (number, origin), forecast in zip(keys, fitted, strict=True):
+            forecasts[(number, origin, method)] = forecast
     lag = SEASON_LENGTH[frequency]
-    period_ends = np.array(_period_ends_of(y, last, frequency), dtype="datetime64[ns]")
-    columns: dict[str, list] = {name: [] for name in BACKTEST_COLUMNS}
-    for origin in origins:
-        train = y[: origin + 1]
-        # the steps ahead that were published (and so can be scored)
-        steps = np.arange(1, horizon + 1)
-        steps = steps[origin + steps < len(y)]
-        steps = steps[~np.isnan(y[origin + steps])]
-        scale = _naive_residual_scale(train, lag)
-        for method in methods:
-            bounds = _interval_frame(_run_method(train, horizon, method, frequency))
-            columns["origin"].append(np.repeat(period_ends[origin], steps.size))
-            columns["period_end"].append(period_ends[origin + steps])
-            columns["step"].append(steps)
-            columns["method"].append(np.repeat(method, steps.size))
-            columns["actual"].append(y[origin + steps])
-            columns["scale"].append(np.full(steps.size, scale))
-            for name, values in bounds.items():
-                columns[name].append(values[steps - 1])
-    return pd.DataFrame({name: np.concatenate(parts) for name, parts in columns.items()})
+    columns: dict[str, list] = {name: [] for name in ("series", *BACKTEST_COLUMNS)}
+    for number, plan in enumerate(plans):
+        y, period_ends = plan.y, plan.period_ends
+        for origin in plan.origins:
+            # the steps ahead that were published (and so can be scored)
+            steps = np.arange(1, horizon + 1)
+            steps = steps[origin + steps < len(y)]
+            steps = steps[~np.isnan(y[origin + steps])]
+            scale = _naive_residual_scale(y[: origin + 1], lag)
+            for method in plan.methods:
+                bounds = _interval_frame(forecasts[(number, origin, method)])
+                columns["series"].append(np.full(steps.size, number))
+                columns["origin"].append(np.repeat(period_ends[origin], steps.size))
+                columns["period_end"].append(period_ends[origin + steps])
+                columns["step"].append(steps)
+                columns["method"].append(np.repeat(method, steps.size))
+                columns["actual"].append(y[origin + steps])
+                columns["scale"].append(np.full(steps.size, scale))
+                for name, values in bounds.items():
+                    columns[name].append(values[steps - 1])
+    return {name: np.concatenate(parts) for name, parts in columns.items()}
 
 
 def _period_ends_of(y: np.ndarray, last: pd.Timestamp, frequency: Frequency) -> list:
@@ -616,13 +748,18 @@ def score_backtest(backtest: pd.DataFrame) -> pd.DataFrame:
         raise KeyError(f"backtest table lacks columns {missing}")
     if backtest.empty:
         return _empty(ACCURACY_COLUMNS)
+    return _score(backtest, [])[list(ACCURACY_COLUMNS)]
+
+
+def _score(backtest: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Accuracy of each method for each group of ``keys`` (in the order the groups appear)."""
     frame = backtest.copy()
     error = (frame["forecast"] - frame["actual"]).abs()
     frame["ape"] = np.where(frame["actual"] > 0, 100 * error / frame["actual"], np.nan)
     frame["scaled"] = np.where(frame["scale"] > 0, error / frame["scale"], np.nan)
     frame["in80"] = (frame["actual"] >= frame["lower_80"]) & (frame["actual"] <= frame["upper_80"])
     frame["in95"] = (frame["actual"] >= frame["lower_95"]) & (frame["actual"] <= frame["upper_95"])
-    grouped = frame.groupby("method", sort=False)
+    grouped = frame.groupby([*keys, "method"], sort=False)
     accuracy = pd.DataFrame(
         {
             "n_origins": grouped["origin"].nunique(),
@@ -632,11 +769,16 @@ def score_backtest(backtest: pd.DataFrame) -> pd.DataFrame:
             "inside_80": grouped["in80"].sum(),
             "inside_95": grouped["in95"].sum(),
         }
-    )
+    ).reset_index()
     accuracy["coverage_80"] = accuracy["inside_80"] / accuracy["n_forecasts"]
     accuracy["coverage_95"] = accuracy["inside_95"] / accuracy["n_forecasts"]
-    order = [m for m in METHODS if m in accuracy.index]
-    return accuracy.loc[order].reset_index()[list(ACCURACY_COLUMNS)]
+    rank = {m: i for i, m in enumerate(METHODS)}
+    accuracy["_rank"] = accuracy["method"].map(rank)
+    return (
+        accuracy.sort_values([*keys, "_rank"], kind="stable")
+        .drop(columns="_rank")
+        .reset_index(drop=True)
+    )
 
 
 def _best_by_mase(mase: pd.Series, decimals: int = 2) -> str:
@@ -756,22 +898,29 @@ def default_workers() -> int:
 
 @dataclass(frozen=True)
 class _BacktestJob:
-    task: _SeriesTask
+    tasks: Sequence[_SeriesTask]
     horizon: int
     frequency: Frequency
-    methods: Sequence[str] | None
+    methods: list[str]
     max_origins: int | None
 
 
-def _backtest_one(job: _BacktestJob) -> pd.DataFrame:
-    backtest = backtest_series(
-        job.task.series, job.horizon, job.methods, job.frequency, max_origins=job.max_origins
-    )
-    accuracy = score_backtest(backtest)
-    accuracy.insert(0, "la_name", job.task.la_name)
-    accuracy.insert(0, "la_code", job.task.la_code)
-    accuracy.insert(0, "measure", job.task.measure)
-    return accuracy
+def _backtest_tasks(job: _BacktestJob) -> pd.DataFrame:
+    """Backtest and score a batch of series: each method is fitted once for the batch."""
+    tasks, plans = [], []
+    for task in job.tasks:
+        plan = _plan_backtest(task.series, job.horizon, job.methods, job.frequency)
+        if plan is not None:
+            tasks.append(task)
+            plans.append(plan if job.max_origins is None else plan.latest(job.max_origins))
+    columns = ("measure", "la_code", "la_name", *ACCURACY_COLUMNS)
+    if not plans:
+        return _empty(columns)
+    backtest = pd.DataFrame(_backtest_columns(plans, job.horizon, job.frequency))
+    accuracy = _score(backtest, ["series"])
+    for name in ("measure", "la_code", "la_name"):
+        accuracy[name] = [getattr(tasks[number], name) for number in accuracy["series"]]
+    return accuracy[list(columns)]
 
 
 def backtest_all(
@@ -821,14 +970,16 @@ def backtest_all(
     """
     _check_horizon(horizon)
     _check_frequency(frequency)
-    if methods is not None:
-        _requested_methods(list(methods), frequency)
+    wanted = _backtest_methods(methods, frequency)
+    tasks = _la_series(tidy, measures)
+    workers = workers or default_workers()
+    # one batch per worker: the fits of a batch are vectorised, so fewer, bigger batches
+    size = max(1, math.ceil(len(tasks) / workers))
     jobs = [
-        _BacktestJob(task, horizon, frequency, methods, max_origins)
-        for task in _la_series(tidy, measures)
+        _BacktestJob(tasks[start : start + size], horizon, frequency, wanted, max_origins)
+        for start in range(0, len(tasks), size)
     ]
-    results = _map(_backtest_one, jobs, workers or default_workers())
-    results = [r for r in results if not r.empty]
+    results = [r for r in _map(_backtest_tasks, jobs, workers) if not r.empty]
     if not results:
         return _empty(("measure", "la_code", "la_name", *ACCURACY_COLUMNS))
     return pd.concat(results, ignore_index=True)
@@ -965,18 +1116,36 @@ def compare_with_naive(accuracy: pd.DataFrame, chosen: Mapping[str, str]) -> pd.
 
 @dataclass(frozen=True)
 class _ForecastJob:
-    task: _SeriesTask
+    tasks: Sequence[_SeriesTask]
     horizon: int
-    method: str
+    chosen: Mapping[str, str]
     frequency: Frequency
 
 
-def _forecast_one(job: _ForecastJob) -> pd.DataFrame:
-    frame = forecast_series(job.task.series, job.horizon, job.method, job.frequency)
-    frame.insert(0, "la_name", job.task.la_name)
-    frame.insert(0, "la_code", job.task.la_code)
-    frame.insert(0, "measure", job.task.measure)
-    return frame
+def _forecast_tasks(job: _ForecastJob) -> pd.DataFrame:
+    """Forecast a batch of series, each method fitted once to all the series that use it."""
+    regular = [_regularise(task.series, job.frequency) for task in job.tasks]
+    numbers = [number for number, (y, _) in enumerate(regular) if y.size]
+    forecasts: dict[int, _Forecast] = {}
+    for method in dict.fromkeys(job.chosen.values()):
+        using = [n for n in numbers if job.chosen[job.tasks[n].measure] == method]
+        windows = [regular[n][0] for n in using]
+        for n, forecast in zip(
+            using, _forecast_windows(windows, job.horizon, method, job.frequency), strict=True
+        ):
+            forecasts[n] = forecast
+    if not numbers:
+        return _empty(("measure", "la_code", "la_name", *FORECAST_COLUMNS))
+    table = _forecast_table(
+        [
+            (_future_period_ends(regular[n][1], job.horizon, job.frequency), forecasts[n])
+            for n in numbers
+        ]
+    )
+    for name in ("la_name", "la_code", "measure"):
+        labels = [getattr(job.tasks[n], name) for n in numbers]
+        table.insert(0, name, np.repeat(labels, job.horizon))
+    return table
 
 
 def forecast_all(
@@ -1027,8 +1196,12 @@ def forecast_all(
     if la_codes is not None:
         wanted = {str(code).strip().upper() for code in la_codes}
         tasks = [task for task in tasks if task.la_code in wanted]
-    jobs = [_ForecastJob(task, horizon, chosen[task.measure], frequency) for task in tasks]
-    results = [r for r in _map(_forecast_one, jobs, workers) if not r.empty]
+    size = max(1, math.ceil(len(tasks) / max(workers, 1)))
+    jobs = [
+        _ForecastJob(tasks[start : start + size], horizon, dict(chosen), frequency)
+        for start in range(0, len(tasks), size)
+    ]
+    results = [r for r in _map(_forecast_tasks, jobs, workers) if not r.empty]
     if not results:
         return _empty(("measure", "la_code", "la_name", *FORECAST_COLUMNS))
     return pd.concat(results, ignore_index=True)

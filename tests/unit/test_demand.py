@@ -307,6 +307,35 @@ def test_backtest_all_scores_every_la_and_the_straight_lines_choose_drift():
     assert set(forecast["la_code"]) == {"E09000002"}
 
 
+def test_annual_models_are_one_vectorised_fit_and_a_failed_window_falls_back_alone(
+    monkeypatch,
+):
+    calls = []
+    fit = demand.series_models.fit_arima_drift
+
+    def failing_on_a_flat_window(windows, horizon):
+        calls.append(len(windows))
+        if any(np.nanstd(w) == 0 for w in windows):
+            raise np.linalg.LinAlgError("flat")
+        return fit(windows, horizon)
+
+    monkeypatch.setattr(demand.series_models, "fit_arima_drift", failing_on_a_flat_window)
+    backtest = demand.backtest_series(
+        annual(100 + 5 * np.arange(12) + [0, 3, -2, 4, -1, 2, 0, -3, 1, 2, -2, 1]), 2, ["arima"]
+    )
+    assert calls == [4]  # four origins, one call
+    calls.clear()
+    accuracy = demand.backtest_all(tidy_table(), ["cla_starts"], 2, methods=["arima"], workers=1)
+    # one call for the three LAs' five windows (two origins each; one for the LA with a
+    # suppressed year), then one per window after the flat LA's made the batch fail
+    assert calls == [5, 1, 1, 1, 1, 1]
+    assert set(accuracy["la_code"]) == {"E09000001", "E09000002", "E09000003"}
+    forecast = demand.forecast_series(annual(np.full(9, 50.0)), 2, "arima")
+    assert list(forecast["method"]) == ["naive", "naive"]
+    assert forecast["note"].iloc[0] == "arima failed to fit (LinAlgError): last value used"
+    assert not backtest.empty
+
+
 @pytest.mark.slow  # starts two worker processes, each importing pandas and statsmodels
 def test_parallel_run_matches_the_serial_one():
     tidy = tidy_table()
