@@ -412,7 +412,9 @@ def comparison_chart(
     ax.invert_yaxis()
     ax.grid(axis="x", color="#dddddd")
     ax.grid(axis="y", visible=False)
-    finish_chart(ax, title=title, xlabel=xlabel, ylabel="Indicator", source=source)
+    # beside the bars: inside, the legend of a one- or two-indicator chart covers them
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+    finish_chart(ax, title=title, xlabel=xlabel, ylabel="Indicator", source=source, legend=False)
     return figure
 
 

@@ -295,6 +295,9 @@ def _titles(ax: Axes) -> tuple[Text, ...]:
 
 def _sides(ax: Axes, width: float, height: float) -> _Sides:
     """How far the texts of an axes of ``width`` x ``height`` points reach beyond its box."""
+    # the ticks follow the view limits, which plotting only marks for autoscaling at draw time
+    ax.get_xlim()
+    ax.get_ylim()
     boxes = [Bbox.from_bounds(0.0, 0.0, width, height)]
     below, above = _tick_boxes(ax.xaxis, width, height)
     left_of, right_of = _tick_boxes(ax.yaxis, width, height)
@@ -327,13 +330,10 @@ def _sides(ax: Axes, width: float, height: float) -> _Sides:
                 if at_top
                 else _box(size, width, min(b.y0 for b in boxes), "right", "top")
             )
-    top_of_axes = max(box.y1 for box in boxes)
-    pad = mpl.rcParams["axes.titlepad"]
-    for title in _titles(ax):
-        size = text_size_pt(title)
-        if size != (0.0, 0.0):
-            x = {"left": 0.0, "right": width}.get(title.get_horizontalalignment(), width / 2)
-            boxes.append(_box(size, x, max(top_of_axes, height) + pad, title.get_ha(), "bottom"))
+    # titles sit above everything else; their width is kept in bounds by breaking them onto
+    # more lines (fit_margins), so they count only upwards
+    title_base = max(box.y1 for box in boxes) + mpl.rcParams["axes.titlepad"]
+    title_top = max([0.0, *(text_size_pt(title)[1] for title in _titles(ax))]) + title_base
     legend = ax.get_legend()
     if legend is not None and legend.get_visible():
         box = _legend_box(legend, ax, width, height)
@@ -346,7 +346,8 @@ def _sides(ax: Axes, width: float, height: float) -> _Sides:
             if box is not None:
                 boxes.append(box)
     reach = Bbox.union(boxes)
-    return _Sides(-reach.x0, reach.x1 - width, -reach.y0, reach.y1 - height)
+    top = max(reach.y1, title_top if any(t.get_text() for t in _titles(ax)) else 0.0)
+    return _Sides(-reach.x0, reach.x1 - width, -reach.y0, top - height)
 
 
 def _wrap(text: Text, width_pt: float) -> bool:

@@ -112,3 +112,15 @@ def test_notebook_charts_are_drawn_once_without_a_tight_bounding_box() -> None:
     charts.use_house_style()
     svg = InteractiveShell.instance().display_formatter.formatters["image/svg+xml"]
     assert svg.lookup_by_type(Figure).keywords == {"fmt": "svg", "bbox_inches": None}
+
+
+def test_the_layout_uses_the_limits_the_draw_will_use() -> None:
+    charts.use_house_style()
+    figure, ax = charts.new_chart()
+    # pcolormesh leaves its limits to be autoscaled at draw time
+    ax.pcolormesh([[0.0, 1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0, 9.0]])
+    finished = charts.finish_chart(ax, title="Grid", xlabel="x", ylabel="y", source="LBBD")
+    x0, _y0, x1, _y1 = ax.get_position().extents
+    assert 0.0 < x0 < 0.2
+    assert 0.9 < x1 < 1.0
+    assert _texts_outside(finished) == []
