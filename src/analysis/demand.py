@@ -9,11 +9,17 @@ prediction intervals, and the evidence for which method to trust:
   with seasonality);
 * methods, simplest first: ``naive`` (the last value), ``seasonal_naive`` (the same month last
   year; monthly only), ``drift`` (the straight line from the first to the last value),
-  ``ses``, ``holt`` and ``damped_holt`` (statsmodels exponential smoothing with additive
-  errors and no trend, a linear or a damped trend, plus an additive season for monthly data)
-  and ``arima``
+  ``ses``, ``holt`` and ``damped_holt`` (exponential smoothing with additive errors and no
+  trend, a linear or a damped trend, plus an additive season for monthly data) and ``arima``
   (ARIMA(1,1,0) with drift for annual data, the seasonal "airline" ARIMA(0,1,1)(0,1,1) for
   monthly data);
+* how the models are fitted: for **annual** series, by exact maximum likelihood in
+  :mod:`analysis.series_models`, which fits a model to every training window of every series
+  at once in a few vectorised NumPy calls, in statsmodels' parametrisation and bounds, and
+  reaches statsmodels' estimates or better ones (statsmodels' numerical optimiser often stops
+  short on these short series); for **monthly** series, by statsmodels (``ETSModel`` and
+  ``ARIMA``), one fit per window. The backtest and the published forecast use the same
+  estimator;
 * the **rolling-origin backtest** refits every method on the data up to each origin, forecasts
   1..h periods ahead and scores the forecasts against what was then published: MAPE, MASE
   (forecast errors scaled by the in-sample mean absolute error of the last-value forecast) and
@@ -23,11 +29,11 @@ prediction intervals, and the evidence for which method to trust:
   hand.
 
 Series are ``pd.Series`` of counts indexed by period end (a date). Gaps (suppressed or
-unpublished years) are allowed: the baselines and ARIMA use only what was observed, and
-exponential smoothing, which needs an unbroken series, fits through interior gaps filled by
-straight-line interpolation. Forecasts and interval bounds are counts, so they are floored at
-zero. statsmodels' warnings are silenced inside these functions so that they never reach a
-committee's HTML report.
+unpublished years) are allowed: the baselines and ARIMA use only what was observed (a change
+over a gap is the sum of that many yearly changes), and exponential smoothing, which needs an
+unbroken series, fits through interior gaps filled by straight-line interpolation. Forecasts
+and interval bounds are counts, so they are floored at zero. statsmodels' warnings are
+silenced inside these functions so that they never reach a committee's HTML report.
 
 The functions are pure: series or tidy tables in, tidy tables out. Turning the backtest into
 ``docs/forecast_accuracy.md`` is :func:`accuracy_markdown`; writing it is the caller's job
@@ -891,11 +897,6 @@ def _map(function, items: list, workers: int) -> list:
         return list(pool.map(function, items, chunksize=chunksize))
 
 
-def default_workers() -> int:
-    """Processes for the all-LA backtest: one per core, at most two (the project's machines)."""
-    return max(1, min(2, os.cpu_count() or 1))
-
-
 @dataclass(frozen=True)
 class _BacktestJob:
     tasks: Sequence[_SeriesTask]
@@ -931,7 +932,7 @@ def backtest_all(
     *,
     methods: Sequence[str] | None = None,
     max_origins: int | None = 5,
-    workers: int | None = None,
+    workers: int = 1,
 ) -> pd.DataFrame:
     """Backtest every method on every English LA's series of each measure.
 
@@ -952,8 +953,11 @@ def backtest_all(
     max_origins
         Latest origins per series (see :func:`backtest_series`).
     workers
-        Processes to use; defaults to :func:`default_workers`. The series are independent, so
-        the work splits evenly.
+        Processes to use, each backtesting an equal share of the series. The annual models'
+        fits are vectorised (about 10 s for every LA in one process), so starting worker
+        processes, each importing pandas and statsmodels, no longer pays: two workers took
+        21 s against 12 s in this process on a busy 2-core machine. The default is this
+        process; more workers may help monthly series, fitted by statsmodels one by one.
 
     Returns
     -------
@@ -972,7 +976,7 @@ def backtest_all(
     _check_frequency(frequency)
     wanted = _backtest_methods(methods, frequency)
     tasks = _la_series(tidy, measures)
-    workers = workers or default_workers()
+    workers = max(1, workers)
     # one batch per worker: the fits of a batch are vectorised, so fewer, bigger batches
     size = max(1, math.ceil(len(tasks) / workers))
     jobs = [
@@ -1173,9 +1177,10 @@ def forecast_all(
     la_codes
         Only these LAs (ONS codes); every LA when ``None``.
     workers
-        Processes to use. One fit per series is too little work to repay starting worker
-        processes (measured: damped Holt for every LA and measure took 8 s in this process
-        and 34 s over two workers), so the default is this process.
+        Processes to use, each forecasting an equal share of the series. The annual models are
+        fitted to all series at once (damped Holt for every LA and measure: about 3 s in this
+        process), too little work to repay starting worker processes, so the default is this
+        process.
 
     Returns
     -------
