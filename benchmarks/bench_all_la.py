@@ -1,21 +1,25 @@
-"""Time the all-council batch: the time per council, scaling from 1 to 2 workers, and the CPU
-seconds per council pack beyond the fixed start-up.
+"""Time the all-council batch: the CPU seconds per council pack beyond the fixed start-up, the
+start-up itself, scaling from 1 to 2 workers, and where a council's seconds go.
 
 * **batch**: :func:`analysis.batch.run_all_councils` (what ``csc-finance pack --la all`` runs)
-  on a set of councils with ``jobs=1`` and ``jobs=2``, with the real notebooks;
-* **floor**: the same councils with every notebook's body emptied (the parameters, Markdown and
-  import statements stay; see ``bench_pack.py``), ``jobs=1``: what every council pack pays
-  whatever its notebooks do (a kernel start, imports, HTML export and publishing per notebook);
-* **per council beyond start-up** = (CPU of the batch - CPU of the floor) / councils: the
-  notebooks' own work for one council. Target (issue 8): under 2 s.
+  with the real notebooks on two evenly spread subsets of councils (4 and 12 by default), with
+  ``jobs=1`` and ``jobs=2``. CPU counts this process, the pool workers and every kernel (each
+  is waited for when it shuts down), which a busy shared machine disturbs less than wall time.
+* **per council beyond the start-up** = the slope (CPU(12) - CPU(4)) / 8; **fixed start-up** =
+  the intercept CPU(4) - 4 x slope: the parent's preparation (external data, the notebooks run
+  once per batch), the workers' start and imports, and their kernels' start and imports.
+  Target (issue 8): under 2 s per council.
+* **where a council's seconds go**: councils run one after another in this process with kept
+  kernels, after one council to warm them: this process's CPU (writing the workbook, exporting
+  the reports, the rest) and each notebook's kernel (read from the operating system by process
+  id).
+* ``--all`` also runs the whole batch (every current English council, 153 for 2025-03) once
+  with 2 workers.
 
-The whole batch is every current English council (153 for 2025-03); ``--councils N`` times an
-evenly spread subset of N instead and extrapolates the whole batch from it, labelled as such.
-CPU time counts this process and its children (pool workers and their kernels), which a busy
-shared machine disturbs less than wall time. Packs are built in a temporary folder. Writes
-``benchmarks/results/all_la.json`` and prints the section for ``docs/performance.md``.
+Packs are built in a temporary folder. Writes ``benchmarks/results/all_la.json`` and prints
+the section for ``docs/performance.md``.
 
-Run: ``python benchmarks/bench_all_la.py [--month 2025-03] [--councils 4]``
+Run: ``python benchmarks/bench_all_la.py [--month 2025-03] [--sizes 4 12] [--all]``
 """
 
 from __future__ import annotations
@@ -24,17 +28,21 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
-import papermill
-from bench_pack import write_floor_notebooks
+import pandas as pd
+import psutil
 from timing import timed
 
-from analysis.batch import COUNCILS_FOLDER, english_councils, run_all_councils
+from analysis import batch, pack
+from analysis.batch import english_councils, run_all_councils
 from analysis.external import load_external
-from analysis.pack import PackOptions, default_jobs, find_notebooks, resolve_month
+from analysis.kernels import KernelPool
+from analysis.pack import PackOptions, PackSession, default_jobs, find_notebooks, resolve_month
 from analysis.paths import notebooks_dir, project_root
 
 CPU_PER_COUNCIL_TARGET_S = 2.0
@@ -48,62 +56,107 @@ def _quiet(_line: str) -> None:
     """The benchmark prints its own summary."""
 
 
-def _notebook_seconds(reports: Path, month: str) -> dict[str, float]:
-    """Median wall seconds of each notebook across the councils' published packs."""
-    seconds: dict[str, list[float]] = {}
-    for record in (reports / COUNCILS_FOLDER).glob(f"*/{month}/pack.json"):
-        for run in json.loads(record.read_text(encoding="utf-8"))["notebooks"]:
-            seconds.setdefault(run["notebook"], []).append(run["seconds"])
-    return {name: round(statistics.median(values), 1) for name, values in sorted(seconds.items())}
+def spread(councils: pd.DataFrame, count: int) -> pd.DataFrame:
+    """An evenly spread subset of ``count`` councils (in ONS code order)."""
+    if count >= len(councils):
+        return councils
+    step = len(councils) / count
+    return councils.iloc[[int(i * step) for i in range(count)]].reset_index(drop=True)
 
 
-def notebook_cpu(month: str, la_code: str, scratch: Path) -> dict[str, dict[str, float]]:
-    """CPU and wall seconds of each notebook for one council, run alone under papermill (as the
-    pack runs it), and of its floor: what each notebook's own work costs beyond its start-up."""
-    write_floor_notebooks(notebooks_dir(), scratch / "floor_alone")
-    figures = {}
-    for notebook in find_notebooks(notebooks_dir()):
-        declared = papermill.inspect_notebook(str(notebook))
-        values = {
-            "reporting_month": month,
-            "output_dir": str(scratch / "alone"),
-            "la_code": la_code,
-        }
-        parameters = {k: v for k, v in values.items() if k in declared}
-        measured = {}
-        for kind, path in (("full", notebook), ("floor", scratch / "floor_alone" / notebook.name)):
-            _result, seconds, cpu = timed(
-                lambda p=path, out=scratch / f"{kind}_{notebook.name}", v=parameters: (
-                    papermill.execute_notebook(
-                        str(p),
-                        str(out),
-                        parameters=v,
-                        progress_bar=False,
-                        shutdown_kernel="immediate",
-                        kernel_manager_class="analysis.kernels.IPCKernelManager",
-                    )
-                )
-            )
-            measured[f"{kind}_s"], measured[f"{kind}_cpu_s"] = round(seconds, 1), round(cpu, 1)
-        measured["cpu_s_beyond_floor"] = round(measured["full_cpu_s"] - measured["floor_cpu_s"], 1)
-        figures[notebook.name] = measured
-    return figures
+def _batch(month: pd.Period, councils: pd.DataFrame, jobs: int, root: Path) -> dict:
+    options = PackOptions(reports_root=root, notebooks_folder=notebooks_dir())
+    load = _load()
+    outcomes, seconds, cpu = timed(
+        lambda: run_all_councils(month, options, councils=councils, jobs=jobs, progress=_quiet)
+    )
+    return {
+        "councils": len(councils),
+        "jobs": jobs,
+        "wall_s": round(seconds, 1),
+        "cpu_s": round(cpu, 1),
+        "load_average_before": load,
+        "load_average_after": _load(),
+        "failed": [f"{o.la_code}: {o.message}" for o in outcomes if not o.published],
+    }
+
+
+def _cpu(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return times.user + times.system
+
+
+class _ParentCpu:
+    """This process's CPU seconds spent in a few of the pack's steps, by wrapping them."""
+
+    STEPS = {"workbook": "write_workbook", "report export": "notebook_to_html"}
+
+    def __init__(self) -> None:
+        self.seconds = dict.fromkeys(self.STEPS, 0.0)
+        self._originals: dict[str, Callable] = {}
+
+    def __enter__(self) -> _ParentCpu:
+        for step, name in self.STEPS.items():
+            original = getattr(pack, name)
+            self._originals[name] = original
+
+            def wrapped(*args, _original=original, _step=step, **kwargs):  # noqa: ANN002, ANN003, ANN202
+                started = time.process_time()
+                try:
+                    return _original(*args, **kwargs)
+                finally:
+                    self.seconds[_step] += time.process_time() - started
+
+            setattr(pack, name, wrapped)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        for name, original in self._originals.items():
+            setattr(pack, name, original)
+
+
+def where_the_seconds_go(month: pd.Period, councils: pd.DataFrame, root: Path) -> dict:
+    """Per council, after a first council warms the kernels: this process's CPU (in total and
+    in its main steps) and each notebook's kept kernel's CPU, as medians."""
+    options = PackOptions(reports_root=root, notebooks_folder=notebooks_dir())
+    (root / batch.COUNCILS_FOLDER).mkdir(parents=True)
+    shared_root = root / batch.COUNCILS_FOLDER
+    prepared = pack.prepare_shared_notebooks(
+        month, replace(options, reports_root=shared_root), root / "shared"
+    )
+    kernels = KernelPool()
+    session = PackSession(kernels=kernels, prepared=prepared)
+    rows = []
+    try:
+        for number, code in enumerate(councils["la_code"]):
+            before = {n: _cpu(psutil.Process(p)) for n, p in kernels.process_ids().items()}
+            this = psutil.Process()
+            own = _cpu(this)
+            with _ParentCpu() as steps:
+                pack.run_pack(month, batch.council_options(options, code), _quiet, session)
+            row = {"la_code": code, "this process": _cpu(this) - own, **steps.seconds}
+            for name, pid in kernels.process_ids().items():
+                row[name] = _cpu(psutil.Process(pid)) - before.get(name, 0.0)
+            if number:  # the first council pays the kernels' start and imports
+                rows.append(row)
+    finally:
+        kernels.close()
+    table = pd.DataFrame(rows).set_index("la_code")
+    medians = table.median().round(2).to_dict()
+    medians["total"] = round(table.drop(columns=list(_ParentCpu.STEPS)).sum(axis=1).median(), 2)
+    return {"councils": list(table.index), "median_cpu_s": medians}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--month", default="2025-03", help="the reporting month")
-    parser.add_argument(
-        "--councils", type=int, default=0, help="time an evenly spread subset (0: every council)"
-    )
+    parser.add_argument("--sizes", type=int, nargs=2, default=[4, 12], help="subset sizes")
+    parser.add_argument("--profile", type=int, default=6, help="councils to profile")
+    parser.add_argument("--all", action="store_true", help="also run every council, 2 workers")
     args = parser.parse_args(argv)
     month = resolve_month(args.month)
     every = english_councils(load_external(), str(month))
-    chosen = every
-    if 0 < args.councils < len(every):
-        step = len(every) / args.councils
-        chosen = every.iloc[[int(i * step) for i in range(args.councils)]].reset_index(drop=True)
-    count = len(chosen)
+    small, large = sorted(args.sizes)
     figures: dict[str, object] = {
         "machine": {
             "cores": default_jobs(),
@@ -113,65 +166,46 @@ def main(argv: list[str] | None = None) -> int:
         "month": str(month),
         "notebooks": [p.name for p in find_notebooks(notebooks_dir())],
         "councils_in_batch": len(every),
-        "councils_timed": count,
-        "councils": [f"{c} {n}" for c, n in zip(chosen["la_code"], chosen["la_name"], strict=True)],
+        "subsets": {
+            str(size): [f"{row.la_code} {row.la_name}" for row in spread(every, size).itertuples()]
+            for size in (small, large)
+        },
     }
+    runs = []
     with tempfile.TemporaryDirectory(prefix="bench-all-la-") as scratch:
         root = Path(scratch)
-        write_floor_notebooks(notebooks_dir(), root / "floor_notebooks")
-        floor = PackOptions(reports_root=root / "floor", notebooks_folder=root / "floor_notebooks")
-        _outcomes, floor_s, floor_cpu = timed(
-            lambda: run_all_councils(month, floor, councils=chosen, jobs=1, progress=_quiet)
-        )
-        runs: dict[str, object] = {
-            "floor_jobs_1_s": round(floor_s, 1),
-            "floor_jobs_1_cpu_s": round(floor_cpu, 1),
-        }
         for jobs in (1, 2):
-            options = PackOptions(
-                reports_root=root / f"jobs_{jobs}", notebooks_folder=notebooks_dir()
-            )
-            outcomes, seconds, cpu = timed(
-                lambda o=options, j=jobs: run_all_councils(
-                    month, o, councils=chosen, jobs=j, progress=_quiet
-                )
-            )
-            runs[f"jobs_{jobs}_s"] = round(seconds, 1)
-            runs[f"jobs_{jobs}_cpu_s"] = round(cpu, 1)
-            runs[f"jobs_{jobs}_failed"] = [
-                f"{o.la_code}: {o.message}" for o in outcomes if not o.published
-            ]
-            runs[f"load_average_after_jobs_{jobs}"] = _load()
-            if jobs == 1:
-                runs["notebook_median_s"] = _notebook_seconds(root / "jobs_1", str(month))
-        figures["runs"] = runs
-        figures["notebooks_alone"] = {
-            "la_code": str(chosen["la_code"].iloc[0]),
-            "figures": notebook_cpu(str(month), str(chosen["la_code"].iloc[0]), root),
+            for size in (small, large):
+                runs.append(_batch(month, spread(every, size), jobs, root / f"j{jobs}_n{size}"))
+                print(f"{size} councils, {jobs} job(s): {runs[-1]}", flush=True)
+        figures["profile"] = where_the_seconds_go(
+            month, spread(every, args.profile), root / "profile"
+        )
+        if args.all:
+            whole = _batch(month, every, 2, root / "all")
+            figures["whole_batch"] = whole
+    figures["runs"] = runs
+    by = {(r["jobs"], r["councils"]): r for r in runs}
+    fits = {}
+    for jobs in (1, 2):
+        slope = (by[jobs, large]["cpu_s"] - by[jobs, small]["cpu_s"]) / (large - small)
+        fits[str(jobs)] = {
+            "cpu_s_per_council": round(slope, 2),
+            "fixed_start_up_cpu_s": round(by[jobs, small]["cpu_s"] - small * slope, 1),
+            "wall_s_per_council": round(
+                (by[jobs, large]["wall_s"] - by[jobs, small]["wall_s"]) / (large - small), 2
+            ),
         }
-
-    per_council_cpu = runs["jobs_1_cpu_s"] / count
-    floor_per_council_cpu = runs["floor_jobs_1_cpu_s"] / count
-    beyond = per_council_cpu - floor_per_council_cpu
-    figures["per_council"] = {
-        "wall_s_jobs_1": round(runs["jobs_1_s"] / count, 1),
-        "wall_s_jobs_2": round(runs["jobs_2_s"] / count, 1),
-        "cpu_s": round(per_council_cpu, 1),
-        "floor_cpu_s": round(floor_per_council_cpu, 1),
-        "cpu_s_beyond_start_up": round(beyond, 1),
-    }
+    figures["fits"] = fits
     figures["scaling"] = {
-        "speed_up_1_to_2_workers": round(runs["jobs_1_s"] / runs["jobs_2_s"], 2),
-    }
-    figures["whole_batch"] = {
-        "councils": len(every),
-        "measured": count == len(every),
-        "wall_s_jobs_2": round(runs["jobs_2_s"] / count * len(every), 0),
-        "cpu_s": round(per_council_cpu * len(every), 0),
+        f"speed_up_1_to_2_workers_{size}_councils": round(
+            by[1, size]["wall_s"] / by[2, size]["wall_s"], 2
+        )
+        for size in (small, large)
     }
     figures["targets"] = {
-        "cpu_s_beyond_start_up_under": CPU_PER_COUNCIL_TARGET_S,
-        "met": beyond < CPU_PER_COUNCIL_TARGET_S,
+        "cpu_s_per_council_beyond_start_up_under": CPU_PER_COUNCIL_TARGET_S,
+        "met": fits["1"]["cpu_s_per_council"] < CPU_PER_COUNCIL_TARGET_S,
     }
     out = project_root() / "benchmarks" / "results" / "all_la.json"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -182,66 +216,73 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def markdown_section(figures: dict) -> str:
-    """Return the "All councils" section of ``docs/performance.md``."""
-    runs, per, whole = figures["runs"], figures["per_council"], figures["whole_batch"]
-    machine = figures["machine"]
-    scope = (
-        f"every one of the {whole['councils']} current English councils"
-        if whole["measured"]
-        else f"an evenly spread subset of {figures['councils_timed']} of the "
-        f"{whole['councils']} current English councils ({'; '.join(figures['councils'])})"
-    )
-    whole_label = "measured" if whole["measured"] else "EXTRAPOLATED from the subset"
+    """Return the measured part of the "All councils" section of ``docs/performance.md``."""
+    machine, fits, runs = figures["machine"], figures["fits"], figures["runs"]
+    sizes = sorted({r["councils"] for r in runs})
     lines = [
-        "## All councils (`benchmarks/bench_all_la.py`)",
-        "",
         f"`csc-finance pack --la all --month {figures['month']}` "
-        f"(`analysis.batch.run_all_councils`) with the {len(figures['notebooks'])} notebooks, "
-        f"timed on {scope}; {machine['cores']} cores, Python {machine['python']}, load average "
-        f"{machine['load_average_at_start']} at the start (a shared machine, so wall times are "
-        "pessimistic; CPU counts this process, the pool workers and their kernels).",
+        f"(`analysis.batch.run_all_councils`) with the {len(figures['notebooks'])} notebooks on "
+        f"evenly spread subsets of {sizes[0]} and {sizes[1]} of the "
+        f"{figures['councils_in_batch']} current English councils; {machine['cores']} cores, "
+        f"Python {machine['python']}, load average {machine['load_average_at_start']} at the "
+        "start. CPU counts this process, the pool workers and every kernel.",
         "",
-        "| measure | wall s | CPU s |",
-        "|---|---:|---:|",
-        f"| batch, 1 worker | {runs['jobs_1_s']} | {runs['jobs_1_cpu_s']} |",
-        f"| batch, 2 workers | {runs['jobs_2_s']} | {runs['jobs_2_cpu_s']} |",
-        f"| floor (bodies emptied), 1 worker | {runs['floor_jobs_1_s']} | "
-        f"{runs['floor_jobs_1_cpu_s']} |",
-        f"| per council, 1 worker | {per['wall_s_jobs_1']} | {per['cpu_s']} |",
-        f"| per council, 2 workers | {per['wall_s_jobs_2']} | |",
-        f"| per council, floor (fixed start-up: kernels, imports, export) | | "
-        f"{per['floor_cpu_s']} |",
-        f"| **per council beyond the start-up** (target under "
-        f"{figures['targets']['cpu_s_beyond_start_up_under']} s) | | "
-        f"**{per['cpu_s_beyond_start_up']}** "
-        f"({'met' if figures['targets']['met'] else 'not met'}) |",
-        f"| whole batch of {whole['councils']} on 2 workers ({whole_label}) | "
-        f"{whole['wall_s_jobs_2']:.0f} | {whole['cpu_s']:.0f} |",
+        "| councils | workers | wall s | CPU s | load before / after | failed |",
+        "|---:|---:|---:|---:|---|---:|",
+    ]
+    lines += [
+        f"| {r['councils']} | {r['jobs']} | {r['wall_s']} | {r['cpu_s']} | "
+        f"{r['load_average_before']} / {r['load_average_after']} | {len(r['failed'])} |"
+        for r in runs
+    ]
+    lines += [
         "",
-        f"- Scaling from 1 to 2 workers: {figures['scaling']['speed_up_1_to_2_workers']}x.",
-        "- Median wall seconds of each notebook per council (1 worker): "
-        + ", ".join(f"{k} {v}" for k, v in runs["notebook_median_s"].items())
+        "| workers | **CPU s per council beyond the start-up** (slope) | fixed start-up CPU s "
+        "(intercept) | wall s per council |",
+        "|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {jobs} | **{fit['cpu_s_per_council']}** | {fit['fixed_start_up_cpu_s']} | "
+        f"{fit['wall_s_per_council']} |"
+        for jobs, fit in fits.items()
+    ]
+    target = figures["targets"]
+    lines += [
+        "",
+        f"Target under {target['cpu_s_per_council_beyond_start_up_under']} s per council: "
+        f"**{'met' if target['met'] else 'not met'}**. Scaling from 1 to 2 workers (wall): "
+        + ", ".join(
+            f"{v}x ({k.rsplit('_', 2)[-2]} councils)" for k, v in figures["scaling"].items()
+        )
         + ".",
     ]
-    alone = figures["notebooks_alone"]
+    profile = figures["profile"]
+    medians = profile["median_cpu_s"]
     lines += [
         "",
-        f"Each notebook alone for {alone['la_code']} under papermill (IPC kernel, as the pack "
-        "runs it), against its floor:",
+        f"Where one council's CPU seconds go (median of {len(profile['councils'])} councils run "
+        "one after another with kept kernels, after one council to warm them):",
         "",
-        "| notebook | wall s | CPU s | floor CPU s | CPU s beyond its floor |",
-        "|---|---:|---:|---:|---:|",
+        "| part | CPU s |",
+        "|---|---:|",
     ]
-    lines += [
-        f"| {name} | {f['full_s']} | {f['full_cpu_s']} | {f['floor_cpu_s']} | "
-        f"{f['cpu_s_beyond_floor']} |"
-        for name, f in alone["figures"].items()
-    ]
-    lines.append("")
-    failed = runs["jobs_1_failed"] + runs["jobs_2_failed"]
-    lines.append("- Councils that failed: " + ("; ".join(failed) if failed else "none") + ".")
+    lines += [f"| {part} | {seconds} |" for part, seconds in medians.items()]
+    failed = sorted({f for r in runs for f in r["failed"]})
+    if "whole_batch" in figures:
+        whole = figures["whole_batch"]
+        lines += [
+            "",
+            f"The whole batch, measured: {whole['councils']} councils on 2 workers, "
+            f"{whole['wall_s']} s wall, {whole['cpu_s']} s CPU "
+            f"({whole['cpu_s'] / whole['councils']:.1f} s per council, start-up included), "
+            f"load average {whole['load_average_before']} before and "
+            f"{whole['load_average_after']} after; {len(whole['failed'])} failed.",
+        ]
+        failed = sorted({*failed, *whole["failed"]})
+    lines += ["", "- Councils that failed: " + ("; ".join(failed) if failed else "none") + "."]
     return "\n".join(lines)
 
 
 if __name__ == "__main__":
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     raise SystemExit(main())

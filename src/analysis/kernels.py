@@ -173,6 +173,14 @@ class KernelPool:
     def __len__(self) -> int:
         return len(self._kernels)
 
+    def process_ids(self) -> dict[str, int]:
+        """The process id of each kept kernel, by notebook file name (for monitoring)."""
+        return {
+            notebook.name: manager.provisioner.pid
+            for notebook, manager in self._kernels.items()
+            if manager.provisioner is not None
+        }
+
     def ready(self, notebook: Path) -> AsyncKernelManager:
         """Return ``notebook``'s kernel with a cleared namespace, starting one if it has none
         or its kernel cannot be cleared (dead, or not answering)."""
