@@ -353,7 +353,7 @@ def _reads_all_la_accuracy(notebooks: Sequence[Path]) -> bool:
     )
 
 
-def prepare_shared_inputs(notebooks: Sequence[Path], workers: int, progress: Progress) -> None:
+def prepare_shared_inputs(notebooks: Sequence[Path], progress: Progress) -> None:
     """Prepare once, before the councils are dispatched, the all-LA inputs their notebooks read.
 
     The external data are parsed (their cache in ``data/processed/cache`` written, so no
@@ -370,7 +370,7 @@ def prepare_shared_inputs(notebooks: Sequence[Path], workers: int, progress: Pro
     tidy = external.load_external()
     if _reads_all_la_accuracy(notebooks) and demand_caseload.cached_all_la_accuracy() is None:
         progress("Backtesting the forecasting methods on every council's series, once ...")
-        accuracy = demand.backtest_all(tidy, workers=workers)
+        accuracy = demand.backtest_all(tidy)
         kept = processed_dir() / demand_caseload.ALL_LA_ACCURACY_FILE
         write_table(accuracy, kept, external.source_paths())
         progress(f"Kept the all-LA backtest in {display_path(kept)}.")
@@ -447,7 +447,7 @@ def run_all_councils(
     councils_root.mkdir(parents=True, exist_ok=True)
     shared = Path(tempfile.mkdtemp(prefix=f".{text}.shared-", dir=councils_root))
     try:
-        prepare_shared_inputs(notebooks, workers, progress)
+        prepare_shared_inputs(notebooks, progress)
         try:
             prepared = prepare_shared_notebooks(
                 month, replace(options, reports_root=councils_root), shared, _quiet
