@@ -13,15 +13,18 @@ forecast of children looked after beside the published budget and spend
 "Next year" is the year ending 31 March after the end of the reporting month's financial
 year: for a March 2025 report (2024/25 period 12) it is the year to 31 March 2026.
 
-Forecast methods: when the all-LA backtest table (:func:`analysis.demand.backtest_all`) has
-been kept as ``data/processed/forecast_accuracy_all_las.csv`` (:func:`cached_all_la_accuracy`)
-each measure uses the method it chose and the report shows this LA's rows of it; otherwise
-each measure is backtested on this LA's own series (one year ahead, the latest
-:data:`QUICK_BACKTEST`) and the method with the lowest MASE is used.
+Forecast methods: each measure uses the method chosen by the backtest across every English LA
+(:func:`analysis.demand.backtest_all`) on the figures published by the reporting month
+(:func:`all_la_accuracy`, computed once for each such set of figures and kept in
+``data/processed/cache/``), and the report shows this LA's rows of it. A council's own monthly
+extract is backtested on its own series instead (the latest :data:`QUICK_BACKTEST`), as is
+any series when no all-LA table is given.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -36,6 +39,7 @@ from analysis.comparisons import ENGLAND_CODE, ons_region, rates_per_10k
 from analysis.errors import InputError
 from analysis.paths import processed_dir
 from analysis.periods import financial_year_start, parse_reporting_month
+from analysis.store import atomic_write_bytes, table_to_csv_bytes
 
 if TYPE_CHECKING:
     from analysis.scenario import Scenario
@@ -92,6 +96,65 @@ BOUNDS: tuple[str, ...] = ("forecast", "lower_80", "upper_80", "lower_95", "uppe
 
 #: Where the all-LA backtest table is kept for the monthly reports to reuse.
 ALL_LA_ACCURACY_FILE = "forecast_accuracy_all_las.csv"
+
+
+#: Files whose code decides the all-LA backtest: a change to any of them recomputes it.
+_BACKTEST_CODE: tuple[str, ...] = ("demand.py", "series_models.py")
+
+
+def _accuracy_key(published: pd.DataFrame) -> str:
+    """Fingerprint of the figures the all-LA backtest reads and of the code that scores them."""
+    rows = published[published["measure"].isin(list(demand.PUBLISHED_MEASURES))]
+    digest = hashlib.sha256()
+    digest.update(pd.util.hash_pandas_object(rows, index=False).to_numpy().tobytes())
+    for name in _BACKTEST_CODE:
+        digest.update((Path(demand.__file__).parent / name).read_bytes())
+    return digest.hexdigest()[:20]
+
+
+def all_la_accuracy(
+    tidy: pd.DataFrame, reporting_month: str, folder: Path | None = None
+) -> pd.DataFrame:
+    """The backtest of every forecasting method on every English LA's published series, as
+    they stood at the end of ``reporting_month`` (:func:`analysis.demand.backtest_all`).
+
+    It takes about ten seconds, so it is computed once for each set of published figures (and
+    version of the forecasting code) and kept in ``data/processed/cache/``; later reports for
+    months that saw the same figures read it back.
+
+    Parameters
+    ----------
+    tidy
+        Every published figure (:func:`analysis.external.load_external`).
+    reporting_month
+        ``YYYY-MM`` (or ``YYYY-YY Pn``): only figures published by then are used, so a report
+        for an earlier month chooses its methods as an analyst could have at the time.
+    folder
+        Where the computed tables are kept; defaults to ``data/processed/cache``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :func:`analysis.demand.backtest_all`.
+
+    Raises
+    ------
+    InputError
+        When ``reporting_month`` is not a month.
+    OSError
+        When the table cannot be kept (it is written atomically: never half a file).
+    """
+    month = parse_reporting_month(reporting_month).strftime("%Y-%m")
+    published = external.published_as_of(tidy, month)
+    path = (
+        folder or processed_dir() / "cache"
+    ) / f"forecast_accuracy_{_accuracy_key(published)}.csv"
+    if not path.is_file():
+        atomic_write_bytes(path, table_to_csv_bytes(demand.backtest_all(published)))
+    # read back from the file in both cases, so a first run and a later one choose alike
+    return pd.read_csv(
+        io.BytesIO(path.read_bytes()), dtype={"measure": "str", "la_code": "str", "method": "str"}
+    )
 
 
 def cached_all_la_accuracy(folder: Path | None = None) -> pd.DataFrame | None:

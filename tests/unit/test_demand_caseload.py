@@ -7,12 +7,13 @@ import pandas as pd
 import pytest
 from fixtures.make_local_extract import make_demand_extract, make_workforce_extract
 
+from analysis import demand, external, workforce
 from analysis import demand_views as views
 from analysis import formatting as fmt
-from analysis import workforce
 from analysis.demand_caseload import (
     ALL_LA_ACCURACY_FILE,
     FORECAST_MEASURES,
+    all_la_accuracy,
     analyse,
     cached_all_la_accuracy,
     la_view,
@@ -163,6 +164,28 @@ def test_cached_all_la_accuracy_is_read_when_present(tmp_path) -> None:
     _all_la_accuracy("drift").to_csv(tmp_path / ALL_LA_ACCURACY_FILE, index=False)
     table = cached_all_la_accuracy(tmp_path)
     assert set(table["method"]) == {"drift"}
+
+
+def test_all_la_accuracy_uses_what_was_published_by_the_month_and_is_kept(
+    tidy: pd.DataFrame, tmp_path, monkeypatch
+) -> None:
+    few = ["E09000002", "E06000001", "E08000014", "E10000021"]  # and the national rows
+    small = tidy[tidy["la_code"].isin(few) | (tidy["geographic_level"] != "Local authority")]
+    table = all_la_accuracy(small, "2019-09", tmp_path)
+    expected = demand.backtest_all(external.published_as_of(small, "2019-09"))
+    assert len(table) == len(expected) > 0
+    assert table["n_forecasts"].tolist() == expected["n_forecasts"].tolist()
+    assert table["mase"].to_numpy() == pytest.approx(expected["mase"].to_numpy(), rel=1e-9)
+    later = all_la_accuracy(small, "2025-12", tmp_path)
+    assert later["n_forecasts"].sum() > table["n_forecasts"].sum()  # six more years published
+    assert len(list(tmp_path.glob("forecast_accuracy_*.csv"))) == 2
+
+    def refit(*_args, **_kwargs):
+        raise AssertionError("a kept backtest was computed again")
+
+    monkeypatch.setattr(demand, "backtest_all", refit)
+    again = all_la_accuracy(small, "2019-09", tmp_path)
+    pd.testing.assert_frame_equal(again, table)
 
 
 def test_a_monthly_extract_drives_monthly_forecasts(tidy: pd.DataFrame) -> None:
