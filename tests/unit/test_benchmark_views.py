@@ -106,3 +106,29 @@ def test_indicators_for_a_month_before_the_finance_returns_were_published() -> N
         (values["indicator"] == "cla_at_31_march_per_10k") & (values["la_code"] == "E09000002")
     ]
     assert int(rates["year"].max()) == 2017  # the 2018-2020 LA files are not bundled
+
+
+def test_a_one_indicator_comparison_keeps_its_legend_beside_the_bars() -> None:
+    table = pd.DataFrame(
+        {
+            "indicator": ["caseload_per_fte"],
+            "label": ["Caseload"],
+            "council": [14.9],
+            "england": [15.4],
+            "region": [13.8],
+            "similar_councils": [14.4],
+            "rank": [88.0],
+            "councils": [150.0],
+            "quartile": [2.0],
+        }
+    )
+    figure = views.comparison_chart(
+        table, ["caseload_per_fte"], title="Caseload", xlabel="Cases per FTE", source="DfE"
+    )
+    ax = figure.axes[0]
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    legend = ax.get_legend().get_window_extent(renderer)
+    assert legend.x0 >= ax.get_window_extent(renderer).x1
+    assert legend.x1 <= figure.bbox.x1
+    assert ax.get_yticklabels()[0].get_text() == "Caseload\nrank 88 of 150, quartile 2"

@@ -161,6 +161,23 @@ def test_the_demand_note_says_which_figures_came_later(results) -> None:
 
 def test_charts_show_the_current_structure(results) -> None:
     heatmap = views.variance_heatmap(results)
+    # one cell of the image per grid point, spanning the grid's range
+    image = heatmap.axes[0].get_images()[0]
+    grid = results.grid[results.grid["structure"] == results.structure]
+    shares = grid["agency_share"].nunique()
+    assert image.get_array().shape == (grid["agency_premium_gbp_per_fte"].nunique(), shares)
+    left, right, _bottom, _top = image.get_extent()
+    step = (grid["agency_share"].max() - grid["agency_share"].min()) / (shares - 1)
+    assert left == pytest.approx(grid["agency_share"].min() - step / 2)
+    assert right == pytest.approx(grid["agency_share"].max() + step / 2)
+    # the colour bar and its label fit beside the map
+    heatmap.canvas.draw()
+    renderer = heatmap.canvas.get_renderer()
+    colour_bar = heatmap.axes[1]
+    assert (
+        colour_bar.get_window_extent(renderer).x0 > heatmap.axes[0].get_window_extent(renderer).x1
+    )
+    assert colour_bar.yaxis.label.get_window_extent(renderer).x1 <= heatmap.bbox.x1
     assert heatmap.axes[0].get_title() == (
         "Improvement structure: variance a year on, by agency share and premium"
     )
