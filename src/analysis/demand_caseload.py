@@ -221,7 +221,9 @@ def next_year_of(reporting_month: str) -> int:
 
 
 def la_view(published: pd.DataFrame, la: pd.Series, notes: list[str]) -> pd.DataFrame:
-    """The published table with every row of this LA labelled with its ONS code.
+    """The published figures one LA's report needs: its own rows, labelled with its ONS code,
+    and the regional and national rows to set them against (other LAs' rows are left out,
+    which makes every later look-up a tenth of the work).
 
     An LA's rows are found by its DfE LA number as well as its ONS code, so figures published
     under an earlier code (Gateshead was E08000020 until 2013) are kept, and rows published
@@ -249,10 +251,10 @@ def la_view(published: pd.DataFrame, la: pd.Series, notes: list[str]) -> pd.Data
             f"Some figures are published for several councils together ({joint}, in {files}); "
             "they are shown here as this council's."
         )
-    mask = (own | shared).to_numpy(dtype=bool)
-    relabelled = published.copy()
-    relabelled.loc[mask, "la_code"] = code
-    return relabelled
+    mine = (own | shared).to_numpy(dtype=bool)
+    view = published[mine | ~is_la.to_numpy(dtype=bool)].copy()
+    view.loc[mine[mine | ~is_la.to_numpy(dtype=bool)], "la_code"] = code
+    return view
 
 
 def _history(published: pd.DataFrame, la_code: str, notes: list[str]) -> pd.DataFrame:
