@@ -19,9 +19,10 @@ How the councils are run:
 
 What does not depend on the council is done once per batch, in this process, before the
 councils are dispatched: the external data are parsed (their cache warmed), the all-LA
-backtest notebook 01 reads is computed and kept if it is missing, and each notebook that does
-not declare ``la_code`` is run once (:func:`analysis.pack.prepare_shared_notebooks`) and
-copied, complete, into every council's pack. Each worker then keeps one kernel per notebook
+backtest that notebooks 01 and 04 read is computed and kept if it is missing, and each
+notebook that does not declare ``la_code`` is run once
+(:func:`analysis.pack.prepare_shared_notebooks`) and copied, complete, into every council's
+pack. Each worker then keeps one kernel per notebook
 alive from council to council (:class:`analysis.kernels.KernelPool`, namespace cleared before
 each run) and computes the code version, package versions and input hashes once, so the kernel
 start and imports are paid once per worker rather than once per council.
@@ -52,7 +53,7 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 
-from analysis import demand, demand_caseload, external
+from analysis import demand_caseload, external
 from analysis.errors import InputError, Problem
 from analysis.kernels import KernelPool
 from analysis.pack import (
@@ -68,10 +69,10 @@ from analysis.pack import (
     prepare_shared_notebooks,
     run_pack,
 )
-from analysis.paths import display_path, processed_dir
+from analysis.paths import display_path
 from analysis.report import CONTENT_SECURITY_POLICY, PACK_TITLE, month_label, report_css
 from analysis.results import SCORECARD_LABEL_PREFIX, read_headlines
-from analysis.store import atomic_write_text, write_table
+from analysis.store import atomic_write_text
 
 #: Inside ``--out``: one folder per council, and one index per month.
 COUNCILS_FOLDER = "councils"
@@ -343,8 +344,8 @@ def _run_dask(
 
 
 def _reads_all_la_accuracy(notebooks: Sequence[Path]) -> bool:
-    """Whether a notebook of the batch reads the kept all-LA backtest."""
-    name = demand_caseload.cached_all_la_accuracy.__name__
+    """Whether a notebook of the batch reads the all-LA backtest."""
+    name = demand_caseload.all_la_accuracy.__name__
     return any(
         name in cell.source
         for notebook in notebooks
@@ -353,14 +354,13 @@ def _reads_all_la_accuracy(notebooks: Sequence[Path]) -> bool:
     )
 
 
-def prepare_shared_inputs(notebooks: Sequence[Path], progress: Progress) -> None:
+def prepare_shared_inputs(notebooks: Sequence[Path], month: pd.Period, progress: Progress) -> None:
     """Prepare once, before the councils are dispatched, the all-LA inputs their notebooks read.
 
     The external data are parsed (their cache in ``data/processed/cache`` written, so no
-    worker parses them). When a notebook reads the kept all-LA backtest
-    (:func:`analysis.demand_caseload.cached_all_la_accuracy`) and none has been kept, it is
-    computed here once (:func:`analysis.demand.backtest_all`) and kept, rather than each
-    council backtesting its own series.
+    worker parses them). When a notebook reads the all-LA backtest of the figures published by
+    the month (:func:`analysis.demand_caseload.all_la_accuracy`), it is computed here and kept
+    if it has not been already, so that no two workers compute it at once.
 
     Raises
     ------
@@ -368,12 +368,12 @@ def prepare_shared_inputs(notebooks: Sequence[Path], progress: Progress) -> None
         When the external data cannot be read.
     """
     tidy = external.load_external()
-    if _reads_all_la_accuracy(notebooks) and demand_caseload.cached_all_la_accuracy() is None:
-        progress("Backtesting the forecasting methods on every council's series, once ...")
-        accuracy = demand.backtest_all(tidy)
-        kept = processed_dir() / demand_caseload.ALL_LA_ACCURACY_FILE
-        write_table(accuracy, kept, external.source_paths())
-        progress(f"Kept the all-LA backtest in {display_path(kept)}.")
+    if _reads_all_la_accuracy(notebooks):
+        started = time.perf_counter()
+        demand_caseload.all_la_accuracy(tidy, str(month))
+        progress(
+            f"The all-LA backtest for {month} is ready ({time.perf_counter() - started:.1f} s)."
+        )
 
 
 def _all_failed(councils: pd.DataFrame, message: str) -> list[CouncilOutcome]:
@@ -447,7 +447,7 @@ def run_all_councils(
     councils_root.mkdir(parents=True, exist_ok=True)
     shared = Path(tempfile.mkdtemp(prefix=f".{text}.shared-", dir=councils_root))
     try:
-        prepare_shared_inputs(notebooks, progress)
+        prepare_shared_inputs(notebooks, month, progress)
         try:
             prepared = prepare_shared_notebooks(
                 month, replace(options, reports_root=councils_root), shared, _quiet

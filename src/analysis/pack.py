@@ -59,6 +59,7 @@ from analysis.paths import display_path, external_dir, project_root
 from analysis.periods import parse_reporting_month
 from analysis.provenance import (
     code_version,
+    file_hashes,
     package_versions,
     raw_files,
     sha256_file,
@@ -212,8 +213,8 @@ class PreparedNotebook:
 
 class ProvenanceCache:
     """Provenance that every pack of a batch would compute identically, computed once: the code
-    version (two git commands), the package versions, and the SHA-256 of each file, hashed
-    again only when its size, modification time or inode changed.
+    version (two git commands) and the package versions. File hashes are kept per process by
+    :func:`analysis.provenance.file_hashes`.
 
     The code version is the one when the batch started, which is the code its kept kernels
     imported then.
@@ -222,7 +223,6 @@ class ProvenanceCache:
     def __init__(self) -> None:
         self._code: str | None = None
         self._packages: dict[str, str] | None = None
-        self._hashes: dict[Path, tuple[tuple[int, int, int], str]] = {}
 
     def code_version(self) -> str:
         """As :func:`analysis.provenance.code_version`, once."""
@@ -235,22 +235,6 @@ class ProvenanceCache:
         if self._packages is None:
             self._packages = package_versions()
         return dict(self._packages)
-
-    def file_hashes(self, paths: Iterable[Path]) -> dict[str, str]:
-        """As :func:`analysis.provenance.file_hashes`: ``{display path: sha256}`` of each
-        existing file, sorted by path."""
-        hashes = {}
-        for path in sorted(set(map(Path, paths))):
-            if not path.is_file():
-                continue
-            stat = path.stat()
-            key = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
-            known = self._hashes.get(path)
-            if known is None or known[0] != key:
-                known = (key, sha256_file(path))
-                self._hashes[path] = known
-            hashes[display_path(path)] = known[1]
-        return hashes
 
 
 @dataclass
@@ -845,7 +829,7 @@ def _run_notebook(
         headline=headline,
         provenance={
             "inputs": inputs,
-            "scenario": provenance.file_hashes(step.scenario.files),
+            "scenario": file_hashes(step.scenario.files),
             "code_version": provenance.code_version(),
             "packages": provenance.package_versions(),
             "ran_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -1028,14 +1012,14 @@ def _finish_pack(
 ) -> None:
     month, scenario, build = step.month, step.scenario, step.build
     provenance = step.session.provenance
-    scenario_hashes = provenance.file_hashes(scenario.files)
+    scenario_hashes = file_hashes(scenario.files)
     code = provenance.code_version()
     packages = provenance.package_versions()
     results = build / RESULTS_FOLDER
     tables = _result_tables(results)
     if tables:
         write_workbook(tables, build / WORKBOOK_NAME)
-    inputs = provenance.file_hashes([*raw_files(), *notebooks])
+    inputs = file_hashes([*raw_files(), *notebooks])
     for run in runs:
         inputs.update(run.inputs)
     inputs = dict(sorted(inputs.items()))

@@ -12,6 +12,7 @@ import csv
 import hashlib
 import platform
 import subprocess
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -56,9 +57,34 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+#: Inputs already hashed by this process, with the size, modification time and inode they had.
+_INPUT_HASHES: dict[Path, tuple[tuple[int, int, int], str]] = {}
+#: A file modified more recently than this is always read: a file system stamps times in
+#: ticks of a few milliseconds, so two writes of the same length can share a time ("racy git").
+_SETTLED_NS = 2_000_000_000
+
+
 def file_hashes(paths: Iterable[Path]) -> dict[str, str]:
-    """Return ``{display path: sha256}`` for each existing file, sorted by path."""
-    return {display_path(p): sha256_file(p) for p in sorted(set(map(Path, paths))) if p.is_file()}
+    """Return ``{display path: sha256}`` for each existing file, sorted by path.
+
+    A file whose size, modification time and inode are unchanged since this process last
+    hashed it (and which was not modified in the two seconds before) is not read again: a
+    kernel kept for a batch of councils records the same inputs for every result table of
+    every council.
+    """
+    hashes = {}
+    for path in sorted(set(map(Path, paths))):
+        if not path.is_file():
+            continue
+        stat = path.stat()
+        key = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+        known = _INPUT_HASHES.get(path)
+        if known is None or known[0] != key:
+            known = (key, sha256_file(path))
+            if time.time_ns() - stat.st_mtime_ns > _SETTLED_NS:
+                _INPUT_HASHES[path] = known
+        hashes[display_path(path)] = known[1]
+    return hashes
 
 
 def raw_files() -> list[Path]:
