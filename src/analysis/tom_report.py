@@ -382,7 +382,7 @@ def chart_cost_components(results: TomResults) -> Figure:
     totals = totals_of(results.structure_costs_in_year).loc[list(STRUCTURES)]
     labels = _structure_labels(totals.index)
     figure, (ax, detail) = plt.subplots(
-        1, 2, figsize=(10.0, 4.4), gridspec_kw={"width_ratios": [3, 2]}
+        1, 2, figsize=(10.0, 4.4), gridspec_kw={"width_ratios": [4, 3]}
     )
     bottom = np.zeros(len(totals))
     detail_bottom = np.zeros(len(totals))
@@ -398,7 +398,9 @@ def chart_cost_components(results: TomResults) -> Figure:
     detail.set_title("The components alone", fontsize=10)
     detail.set_xlabel("Structure")
     detail.set_ylabel("Components per year (£ thousand)")
-    ax.legend(loc="lower left", fontsize=8, framealpha=0.9, frameon=True)
+    # one legend for both panels, beside them: over the bars it hid part of one
+    handles, labels = ax.get_legend_handles_labels()
+    detail.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
     return finish_chart(
         ax,
         title=f"Base and true cost by component, {results.financial_year}",
@@ -419,7 +421,8 @@ def chart_funding(results: TomResults) -> Figure:
         ax.bar(_structure_labels(totals.index), values, bottom=bottom, label=name, color=colour)
         bottom += values
     gbp_millions_axis(ax)
-    ax.legend(loc="lower right", fontsize=8)
+    # beside the bars: inside, it hid the Efficient structure's bar
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
     return finish_chart(
         ax,
         title="Who pays: funding of each structure's true cost",
