@@ -8,8 +8,9 @@ processes), for each number of worker processes asked for.
 
 Writes ``benchmarks/results/forecast.json`` and prints the Markdown section for
 ``docs/performance.md``. With ``--write-docs`` it also writes ``docs/forecast_accuracy.md``
-(from the first run's backtest) and keeps the per-LA accuracy table as
-``data/processed/forecast_accuracy_all_las.csv`` for notebook 01.
+(from the first run's backtest). The notebooks do not read anything this script writes: they
+compute the all-LA backtest of their reporting month's figures themselves
+(:func:`analysis.demand_caseload.all_la_accuracy`).
 
 Run: ``python benchmarks/bench_forecast.py [--workers 1 2] [--methods ...] [--write-docs]``
 """
@@ -32,9 +33,8 @@ import pandas as pd
 from timing import timed
 
 from analysis import demand, external
-from analysis.demand_caseload import ALL_LA_ACCURACY_FILE
-from analysis.paths import processed_dir, project_root
-from analysis.store import atomic_write_text, write_table
+from analysis.paths import project_root
+from analysis.store import atomic_write_text
 
 
 def _run(
@@ -98,7 +98,7 @@ def _write_docs(
 ) -> None:
     today = datetime.now(UTC).strftime("%Y-%m-%d")
     if workers is None:
-        how = f"--docs-only` on {today} (from the kept all-LA backtest table)"
+        how = f"--docs-only` on {today}"
     else:
         processes = "one process" if workers == 1 else f"{workers} worker processes"
         how = f"--write-docs` on {today} (backtest in {processes})"
@@ -178,13 +178,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--docs-only",
         action="store_true",
-        help="rewrite docs/forecast_accuracy.md from the kept all-LA backtest, without timing",
+        help="rewrite docs/forecast_accuracy.md from a fresh all-LA backtest, without timing",
     )
     args = parser.parse_args(argv)
     tidy = external.load_external()
     if args.docs_only:
-        kept = pd.read_csv(processed_dir() / ALL_LA_ACCURACY_FILE, dtype={"la_code": "str"})
-        _write_docs(tidy, kept, args.horizon, args.max_origins, workers=None)
+        accuracy = demand.backtest_all(
+            tidy, args.measures, args.horizon, methods=args.methods, max_origins=args.max_origins
+        )
+        _write_docs(tidy, accuracy, args.horizon, args.max_origins, workers=None)
         return 0
     runs = [
         _run(tidy, args.measures, args.methods, workers, args.horizon, args.max_origins)
@@ -208,7 +210,6 @@ def main(argv: list[str] | None = None) -> int:
     atomic_write_text(results / args.output, json.dumps(figures, indent=2) + "\n")
     if args.write_docs:
         _write_docs(tidy, accuracy, args.horizon, args.max_origins, runs[0]["workers"])
-        write_table(accuracy, processed_dir() / ALL_LA_ACCURACY_FILE)
     print(_section(figures))
     return 0
 

@@ -94,10 +94,6 @@ YEARS_BEYOND_NEXT = 1
 
 BOUNDS: tuple[str, ...] = ("forecast", "lower_80", "upper_80", "lower_95", "upper_95")
 
-#: Where the all-LA backtest table is kept for the monthly reports to reuse.
-ALL_LA_ACCURACY_FILE = "forecast_accuracy_all_las.csv"
-
-
 #: Files whose code decides the all-LA backtest: a change to any of them recomputes it.
 _BACKTEST_CODE: tuple[str, ...] = ("demand.py", "series_models.py")
 
@@ -155,15 +151,6 @@ def all_la_accuracy(
     return pd.read_csv(
         io.BytesIO(path.read_bytes()), dtype={"measure": "str", "la_code": "str", "method": "str"}
     )
-
-
-def cached_all_la_accuracy(folder: Path | None = None) -> pd.DataFrame | None:
-    """The kept all-LA backtest table (``data/processed/forecast_accuracy_all_las.csv``), or
-    ``None`` when no all-LA backtest has been kept (each LA is then backtested on its own)."""
-    path = (folder or processed_dir()) / ALL_LA_ACCURACY_FILE
-    if not path.is_file():
-        return None
-    return pd.read_csv(path, dtype={"measure": "str", "la_code": "str", "method": "str"})
 
 
 @dataclass(frozen=True)

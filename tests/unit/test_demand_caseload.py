@@ -11,11 +11,9 @@ from analysis import demand, external, workforce
 from analysis import demand_views as views
 from analysis import formatting as fmt
 from analysis.demand_caseload import (
-    ALL_LA_ACCURACY_FILE,
     FORECAST_MEASURES,
     all_la_accuracy,
     analyse,
-    cached_all_la_accuracy,
     la_view,
     next_year_of,
 )
@@ -163,13 +161,6 @@ def test_unknown_la_is_a_clear_error(tidy: pd.DataFrame) -> None:
     with pytest.raises(InputError) as caught:
         analyse(tidy, "E09999999", "2025-03", load_scenario(), all_la_accuracy=_all_la_accuracy())
     assert "column 'la_code': found 'E09999999'" in caught.value.report()
-
-
-def test_cached_all_la_accuracy_is_read_when_present(tmp_path) -> None:
-    assert cached_all_la_accuracy(tmp_path) is None
-    _all_la_accuracy("drift").to_csv(tmp_path / ALL_LA_ACCURACY_FILE, index=False)
-    table = cached_all_la_accuracy(tmp_path)
-    assert set(table["method"]) == {"drift"}
 
 
 def test_all_la_accuracy_uses_what_was_published_by_the_month_and_is_kept(
