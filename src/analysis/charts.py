@@ -337,15 +337,6 @@ def _sides(ax: Axes, width: float, height: float) -> _Sides:
                 if at_top
                 else _box(size, width, min(b.y0 for b in boxes), "right", "top")
             )
-    # titles sit above everything else; their width is kept in bounds by breaking them onto
-    # more lines (fit_margins), so they count only upwards
-    title_gap = max(box.y1 for box in boxes) - height
-    title_top = (
-        height
-        + title_gap
-        + mpl.rcParams["axes.titlepad"]
-        + max(text_size_pt(title)[1] for title in _titles(ax))
-    )
     legend = ax.get_legend()
     if legend is not None and legend.get_visible():
         box = _legend_box(legend, ax, width, height)
@@ -357,6 +348,15 @@ def _sides(ax: Axes, width: float, height: float) -> _Sides:
             box = _text_box(text, x * width, y * height)
             if box is not None:
                 boxes.append(box)
+    # titles sit above everything else; their width is kept in bounds by breaking them onto
+    # more lines (fit_margins), so they count only upwards
+    title_gap = max(box.y1 for box in boxes) - height
+    title_top = (
+        height
+        + title_gap
+        + mpl.rcParams["axes.titlepad"]
+        + max(text_size_pt(title)[1] for title in _titles(ax))
+    )
     reach = Bbox.union(boxes)
     titled = any(title.get_text() for title in _titles(ax))
     top = max(reach.y1, title_top if titled else 0.0)

@@ -288,12 +288,15 @@ def variance_heatmap(results: SensitivityResults) -> Figure:
     percent_axis(ax, "x")
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"£{v / 1000:,.0f}k"))
     ax.grid(False)
+    # above the map's right-hand corner: inside it, the legend hid part of the map
+    ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=8, borderaxespad=0.2)
     return finish_chart(
         ax,
         title=f"{_name(results)} structure: variance a year on, by agency share and premium",
         xlabel="Agency share of social worker posts (%)",
         ylabel="Agency premium (£ per FTE per year)",
         source=_source(results),
+        legend=False,
     )
 
 

@@ -46,10 +46,20 @@ def _texts_outside(figure) -> list[str]:
 
     figure.canvas.draw()
     renderer = figure.canvas.get_renderer()
+    # an axis keeps tick objects beyond its limits that it does not draw
+    undrawn = set()
+    for ax in figure.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            drawn = set(axis._update_ticks())
+            for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+                if tick not in drawn:
+                    undrawn.update((id(tick.label1), id(tick.label2)))
     edge = figure.bbox
     outside = []
     for artist in figure.findobj(lambda a: isinstance(a, Text | Legend)):
-        if not artist.get_visible() or (isinstance(artist, Text) and not artist.get_text()):
+        if not artist.get_visible() or id(artist) in undrawn:
+            continue
+        if isinstance(artist, Text) and not artist.get_text():
             continue
         box = artist.get_window_extent(renderer)
         if box.x0 < edge.x0 or box.y0 < edge.y0 or box.x1 > edge.x1 or box.y1 > edge.y1:
@@ -124,3 +134,23 @@ def test_the_layout_uses_the_limits_the_draw_will_use() -> None:
     assert 0.0 < x0 < 0.2
     assert 0.9 < x1 < 1.0
     assert _texts_outside(finished) == []
+
+
+def test_a_legend_above_the_axes_sits_under_the_title() -> None:
+    charts.use_house_style()
+    figure, ax = charts.new_chart()
+    ax.plot([0.1], [30000], "o", label="Scenario assumption")
+    ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+    finished = charts.finish_chart(
+        ax,
+        title="Efficient structure: variance a year on, by agency share and premium",
+        xlabel="Agency share",
+        ylabel="Agency premium",
+        source="LBBD",
+        legend=False,
+    )
+    assert _texts_outside(finished) == []
+    renderer = finished.canvas.get_renderer()
+    title = ax._left_title.get_window_extent(renderer)
+    assert ax.get_legend().get_window_extent(renderer).y1 <= title.y0
+    assert ax.get_window_extent(renderer).y1 <= ax.get_legend().get_window_extent(renderer).y0
