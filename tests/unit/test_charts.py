@@ -154,3 +154,12 @@ def test_a_legend_above_the_axes_sits_under_the_title() -> None:
     title = ax._left_title.get_window_extent(renderer)
     assert ax.get_legend().get_window_extent(renderer).y1 <= title.y0
     assert ax.get_window_extent(renderer).y1 <= ax.get_legend().get_window_extent(renderer).y0
+
+
+def test_axes_in_more_than_one_row_are_refused() -> None:
+    import matplotlib.pyplot as plt
+
+    charts.use_house_style()
+    _figure, (top, _bottom) = plt.subplots(2, 1)
+    with pytest.raises(ValueError, match="one row"):
+        charts.finish_chart(top, title="Cost", xlabel="Year", ylabel="£m", source="LBBD")
