@@ -115,13 +115,18 @@ def finish_chart(
     source: str,
     legend: bool | None = None,
 ) -> Figure:
-    """Give a chart its title, labelled axes (with units) and a source line; return its figure.
+    """Give a chart its title, labelled axes (with units) and a source line, and lay it out
+    (``fit_margins``); return its figure.
+
+    Call it once everything around the axes is in place (tick labels, a legend beside the
+    axes, a colour bar): the layout makes room for what is there when it runs.
 
     Raises
     ------
     ValueError
         When the title, an axis label or the source is empty: every chart in a committee report
-        must say what it shows and where the figures come from.
+        must say what it shows and where the figures come from; or when the figure's axes are
+        not side by side in one row.
     """
     for name, text in (("title", title), ("ylabel", ylabel), ("source", source)):
         if not text or not text.strip():
