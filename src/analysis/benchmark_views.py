@@ -33,6 +33,7 @@ from analysis.benchmark import (
 )
 from analysis.charts import PALETTE, REFERENCE_COLOUR, finish_chart, gbp_millions_axis, new_chart
 from analysis.contract import ContractView
+from analysis.demand_views import MEASURE_LABELS, METHOD_SHORT
 from analysis.errors import InputError, Problem
 from analysis.results import SCORECARD_LABEL_PREFIX, Headline, HeadlineFigure
 
@@ -713,14 +714,20 @@ def about(
 
 def contract_notes(view: ContractView) -> str:
     """How the contract sum was worked out, and what it leaves out (Markdown)."""
+    used = view.forecast.drop_duplicates("measure")
+    methods = "; ".join(
+        f"{MEASURE_LABELS.get(measure, measure)}: {METHOD_SHORT.get(method, method)}"
+        for measure, method in zip(used["measure"], used["method"], strict=True)
+    )
     lines = [
-        f"**Method.** Demand: the last published figure carried forward with its widening "
-        f"interval (or the method the all-LA backtest chose); stocks averaged over each year's "
-        f"opening and closing 31 March. Each FTE costs the salary with on-costs of an eligible "
-        f"post plus the agency premium, recruitment and retention uplift at the scenario's "
-        f"rates, at {view.price_base_year} prices plus the scenario's pay award each year. "
-        f"Placements: {fmt.gbp(view.placement_cost_per_child_gbp)} a year per child looked "
-        f"after (England placement mix, scenario unit costs). {view.method_note}",
+        f"**Method.** Demand: each measure forecast, with its 80% and 95% intervals, by the "
+        f"method the backtest across every English council chose ({methods}); stocks averaged "
+        f"over each year's opening and closing 31 March. Each FTE costs the salary with "
+        f"on-costs of an eligible post plus the agency premium, recruitment and retention "
+        f"uplift at the scenario's rates, at {view.price_base_year} prices plus the "
+        f"scenario's pay award each year. Placements: "
+        f"{fmt.gbp(view.placement_cost_per_child_gbp)} a year per child looked after (England "
+        f"placement mix, scenario unit costs). {view.method_note}",
         "**Scope.** The RA budget covers the whole children's social care service, so the gap "
         "is what staffing and placements leave for everything else the service funds.",
     ]

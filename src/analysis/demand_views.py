@@ -61,6 +61,7 @@ METHOD_SHORT = {
     "naive": "last value",
     "seasonal_naive": "seasonal naive",
     "drift": "drift",
+    "ses": "simple exponential smoothing",
     "holt": "Holt's linear trend",
     "damped_holt": "damped trend",
     "arima": "ARIMA",

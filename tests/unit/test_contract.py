@@ -207,6 +207,25 @@ def test_the_view_of_the_seed_council_uses_its_published_budget() -> None:
     assert per_fte == pytest.approx(57_005.28 * 1.02**5, rel=1e-6)
 
 
+def test_the_view_forecasts_with_the_chosen_methods_and_the_notes_name_them() -> None:
+    from analysis import benchmark_views
+    from analysis.external import load_external
+    from analysis.scenario import load_scenario
+
+    chosen = {"cpp_at_31_march": "ses", "referrals": "drift"}
+    view = contract.contract_view(
+        load_external(), "E09000002", "2025-03", load_scenario(), chosen=chosen
+    )
+    used = view.forecast.drop_duplicates("measure").set_index("measure")["method"]
+    assert used["cpp_at_31_march"] == "ses"
+    assert used["referrals"] == "drift"
+    assert used["cla_at_31_march"] == "naive"  # no method chosen: the last value
+    notes = benchmark_views.contract_notes(view)
+    assert "Children on a child protection plan at 31 March: simple exponential smoothing" in notes
+    assert "Referrals in the year: drift" in notes
+    assert "Children looked after at 31 March: last value" in notes
+
+
 def test_at_normal_score_is_the_inverse_of_probability_above() -> None:
     quantiles = np.array([NORMAL[b] for b in contract.BOUNDS])
     scores = np.array([0.0, norm.ppf(0.9), norm.ppf(0.025), 3.0, -12.0])
