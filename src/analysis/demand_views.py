@@ -755,7 +755,7 @@ def about(result: DemandCaseload, scenario_name: str, local_data: str) -> str:
         "council's own series: every method refitted on the years up to each of the latest "
         "origins and scored one year ahead, lowest MASE chosen",
         "all_las": "Each measure's forecasting method was chosen by the backtest across all "
-        "English councils (lowest median MASE)",
+        "English councils on the figures published by then (lowest median MASE)",
         "none": "Every series is too short to backtest, so each forecast carries the last value "
         "forward",
     }[result.accuracy_basis]

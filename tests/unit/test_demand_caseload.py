@@ -81,6 +81,9 @@ def test_all_la_choice_is_used_and_cases_follow_the_forecast(barking) -> None:
     again = workforce.required_fte(cases.reset_index(), params)
     required = barking.required[barking.required["basis"] == "next_year"]
     assert required["required_fte"].sum() == pytest.approx(again["required_fte"].sum())
+    about = views.about(barking, "Base case", "")
+    assert "backtest across all English councils on the figures published by then" in about
+    assert "Children looked after at 31 March: last value" in about
 
 
 def test_placement_cost_uses_the_forecast_and_sits_beside_the_budget(barking) -> None:
