@@ -619,10 +619,16 @@ def _write_failed(month: pd.Period, destination: Path, exc: OSError) -> PackErro
 
 
 def _result_tables(results: Path) -> dict[str, pd.DataFrame]:
-    return {
-        csv.stem: pd.read_csv(csv, keep_default_na=False, na_values=[""])
-        for csv in sorted(results.glob("*.csv"))
-    }
+    return {csv.stem: _result_table(csv) for csv in sorted(results.glob("*.csv"))}
+
+
+def _result_table(csv: Path) -> pd.DataFrame:
+    """A result table as written; a table without columns (a council with nothing to show,
+    written as an empty line) is an empty sheet, not a failed pack."""
+    try:
+        return pd.read_csv(csv, keep_default_na=False, na_values=[""])
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
 
 
 # ---- one month -----------------------------------------------------------------------------

@@ -221,3 +221,25 @@ def test_a_failed_shared_notebook_fails_every_council_and_says_why(tmp_path) -> 
     assert not (tmp_path / "reports" / "councils" / "E08000025" / str(MONTH)).exists()
     index = tmp_path / "reports" / "councils" / str(MONTH) / "index.html"
     assert "0 of 2 councils" in index.read_text(encoding="utf-8")
+
+
+def test_a_table_without_columns_is_an_empty_sheet_not_a_failed_pack(tmp_path) -> None:
+    # Notebook 01 writes one for the Isles of Scilly (no social worker figures published).
+    folder = tmp_path / "nb"
+    _write(
+        folder,
+        "01_empty.ipynb",
+        _parameters_cell(),
+        new_code_cell(
+            "import pandas as pd\n"
+            "from analysis.results import resolve_output_dir, write_results\n"
+            "tables = {'fte_vs_in_post': pd.DataFrame(), 'caseloads': pd.DataFrame({'a': [1]})}\n"
+            "write_results(resolve_output_dir(output_dir, reporting_month), tables)"
+        ),
+    )
+    options = PackOptions(tmp_path / "reports", notebooks_folder=folder, la_code="E06000053")
+    result = run_pack(MONTH, options, lambda _line: None)
+    assert (result.folder / "results" / "fte_vs_in_post.csv").read_bytes() == b"\n"
+    with pd.ExcelFile(result.folder / "results.xlsx") as workbook:
+        assert workbook.sheet_names == ["caseloads", "fte_vs_in_post"]
+        assert pd.read_excel(workbook, "fte_vs_in_post").empty
