@@ -279,8 +279,16 @@ def markdown_section(figures: dict) -> str:
             f"{whole['load_average_after']} after; {len(whole['failed'])} failed.",
         ]
         failed = sorted({*failed, *whole["failed"]})
-    lines += ["", "- Councils that failed: " + ("; ".join(failed) if failed else "none") + "."]
+    shown = "; ".join(_short(failure) for failure in failed) if failed else "none"
+    lines += ["", f"- Councils that failed: {shown}."]
     return "\n".join(lines)
+
+
+def _short(failure: str) -> str:
+    """A failed council's code and error, without the pack's sentences about what was kept."""
+    head = failure.split(" Nothing was published")[0]
+    code, _, message = head.partition(": ")
+    return f"{code} ({message.split(' failed in ', 1)[-1]})"
 
 
 if __name__ == "__main__":
