@@ -350,6 +350,8 @@ def _sides(ax: Axes, width: float, height: float) -> _Sides:
     for text in ax.texts:
         if text.get_visible() and text.get_in_layout():
             x, y = (text.get_transform() - ax.transAxes).transform(text.get_position())
+            if not (math.isfinite(x) and math.isfinite(y)):
+                continue  # matplotlib does not draw a text placed at a missing value
             box = _text_box(text, x * width, y * height)
             if box is not None:
                 boxes.append(box)

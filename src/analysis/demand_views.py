@@ -345,14 +345,18 @@ def fte_chart(result: DemandCaseload) -> Figure | None:
             [
                 ("Permanent", actual.permanent_fte, PALETTE[4]),
                 ("Agency", actual.agency_fte, PALETTE[5]),
-                ("Vacant", actual.vacant_fte if math.isfinite(actual.vacant_fte) else 0.0, "none"),
+                ("Vacant", actual.vacant_fte, "none"),
             ],
         )
     )
     seen: set[str] = set()
     for position, (_label, parts) in enumerate(bars):
         bottom = 0.0
+        # a figure the DfE did not publish (suppressed) adds nothing, and the total says so
+        missing = [name.lower() for name, value, _ in parts if not math.isfinite(value)]
         for name, value, colour in parts:
+            if not math.isfinite(value):
+                continue
             hatch = "//" if colour == "none" else None
             ax.bar(
                 position,
@@ -365,7 +369,10 @@ def fte_chart(result: DemandCaseload) -> Figure | None:
             )
             seen.add(name)
             bottom += value
-        ax.text(position, bottom, fmt.fte(bottom), ha="center", va="bottom", fontsize=9)
+        unpublished = f"\n({', '.join(missing)} not published)" if missing else ""
+        ax.text(
+            position, bottom, fmt.fte(bottom) + unpublished, ha="center", va="bottom", fontsize=9
+        )
     upper = result.required[result.required["basis"] == "next_year_upper_80"]
     lower = result.required[result.required["basis"] == "next_year_lower_80"]
     if len(upper) and len(lower):

@@ -97,6 +97,20 @@ def test_long_category_labels_titles_and_sources_stay_inside_the_chart() -> None
     assert position.x1 < 0.85
 
 
+def test_a_label_placed_at_a_missing_value_does_not_upset_the_layout() -> None:
+    """A bar total of NaN (an unpublished figure) gives a text matplotlib never draws; the
+    layout ignores it as the draw does (it once stopped four councils' packs)."""
+    charts.use_house_style()
+    figure, ax = charts.new_chart()
+    ax.bar([0, 1], [10.0, 12.0])
+    ax.text(1, float("nan"), "nan FTE")
+    finished = charts.finish_chart(
+        ax, title="Social worker FTE", xlabel="", ylabel="FTE", source="DfE workforce"
+    )
+    assert _texts_outside(finished) == []
+    assert 0.0 < ax.get_position().x0 < ax.get_position().x1 < 1.0
+
+
 def test_rotated_labels_side_by_side_axes_and_a_colour_bar_stay_inside_the_chart() -> None:
     import matplotlib.pyplot as plt
 

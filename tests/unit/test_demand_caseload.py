@@ -3,6 +3,8 @@ and what is shown of them (disclosure control, generated headline)."""
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import pytest
 from fixtures.make_local_extract import make_demand_extract, make_workforce_extract
@@ -125,6 +127,19 @@ def test_a_council_with_suppressed_counts_shows_none_of_them(tidy: pd.DataFrame)
     summary = views.headline(result, 1.0, 1.1).summary
     assert "children looked after" not in summary
     assert "nan" not in summary
+
+
+def test_fte_chart_of_a_council_whose_agency_fte_is_not_published(tidy) -> None:
+    """Sunderland's 2024 workforce return has no agency FTE: the in-post bar stacks what was
+    published and its total says what was not."""
+    result = analyse(
+        tidy, "E08000024", "2025-03", load_scenario(), all_la_accuracy=_all_la_accuracy()
+    )
+    assert math.isnan(result.actual.agency_fte)
+    figure = views.fte_chart(result)
+    labels = [t.get_text() for t in figure.axes[0].texts]
+    in_post = result.actual.permanent_fte + result.actual.vacant_fte
+    assert f"{fmt.fte(in_post)}\n(agency not published)" in labels
 
 
 def test_an_earlier_ons_code_finds_the_same_council(tidy: pd.DataFrame) -> None:
