@@ -26,7 +26,7 @@ import openpyxl
 import pandas as pd
 import pytest
 from fuzzing import assert_contract
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
@@ -299,6 +299,7 @@ def test_the_page_check_finds_scripts_handlers_fetches_and_script_links() -> Non
         max_size=5,
     )
 )
+@example(["=\r"])  # found in CI once the workbook was written with lxml
 def test_text_from_inputs_is_never_a_formula_in_the_result_workbook(texts: list[str]) -> None:
     from analysis.excel import workbook_bytes
 
@@ -310,8 +311,11 @@ def test_text_from_inputs_is_never_a_formula_in_the_result_workbook(texts: list[
         assert all("<f>" not in book.read(n).decode() for n in sheets)
     sheet = openpyxl.load_workbook(io.BytesIO(raw))["names"]
 
-    def as_xml_reads_it(text: str) -> str:
-        # XML turns every line ending into a line feed; that is not a change of content.
+    def line_feeds(text: str) -> str:
+        # Whether a carriage return survives depends on the XML writer (lxml keeps it as
+        # &#13;, openpyxl's own writer lets XML turn it into a line feed): not a change of
+        # content either way.
         return text.replace("\r\n", "\n").replace("\r", "\n")
 
-    assert [c.value for c in sheet["A"]] == [as_xml_reads_it(t) for t in (texts[0], *texts)]
+    read_back = [line_feeds(c.value) for c in sheet["A"]]
+    assert read_back == [line_feeds(t) for t in (texts[0], *texts)]
