@@ -25,7 +25,6 @@ Run: ``python benchmarks/bench_all_la.py [--month 2025-03] [--sizes 4 12] [--all
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import tempfile
@@ -36,7 +35,7 @@ from pathlib import Path
 
 import pandas as pd
 import psutil
-from timing import timed
+from timing import timed, write_figures
 
 from analysis import batch, pack
 from analysis.batch import english_councils, run_all_councils
@@ -207,9 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         "cpu_s_per_council_beyond_start_up_under": CPU_PER_COUNCIL_TARGET_S,
         "met": fits["1"]["cpu_s_per_council"] < CPU_PER_COUNCIL_TARGET_S,
     }
-    out = project_root() / "benchmarks" / "results" / "all_la.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    out = write_figures("all_la.json", figures)
     print(markdown_section(figures))
     print(f"\nFigures written to {out.relative_to(project_root())}.")
     return 0

@@ -31,11 +31,10 @@ os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
 import nbformat  # noqa: E402
 from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from timing import write_figures  # noqa: E402
 
 from analysis import charts  # noqa: E402
-from analysis.paths import notebooks_dir, project_root  # noqa: E402
-
-RESULTS = project_root() / "benchmarks" / "results" / "charts.json"
+from analysis.paths import notebooks_dir  # noqa: E402
 
 
 class ChartClock:
@@ -152,8 +151,7 @@ def main() -> None:
         command = [sys.executable, __file__, "--one", "--month", args.month, str(path)]
         done = subprocess.run(command, capture_output=True, text=True, check=True)
         results.append(json.loads(done.stdout.splitlines()[-1]))
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"month": args.month, "notebooks": results}, indent=2) + "\n")
+    write_figures("charts.json", {"month": args.month, "notebooks": results})
     for result in results:
         for chart in result["charts"]:
             print(

@@ -10,16 +10,16 @@ Run: ``python benchmarks/bench_external.py [--repeat 3]``
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
 import time
 from collections.abc import Callable
-from pathlib import Path
+
+from timing import write_figures
 
 from analysis import external, stockflow
-from analysis.paths import external_dir, project_root
+from analysis.paths import external_dir
 
 
 def _median_seconds(action: Callable[[], object], repeat: int) -> float:
@@ -69,10 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
     }
-    results = project_root() / "benchmarks" / "results"
-    results.mkdir(parents=True, exist_ok=True)
-    out = Path(results / "external_load.json")
-    out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    write_figures("external_load.json", figures)
     print(
         "## Loading the published statistics (`benchmarks/bench_external.py`)\n\n"
         f"{figures['files']} files, {figures['rows']:,} tidy rows; median of "

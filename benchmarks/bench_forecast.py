@@ -25,12 +25,11 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import argparse
-import json
 import platform
 from datetime import UTC, datetime
 
 import pandas as pd
-from timing import timed
+from timing import timed, write_figures
 
 from analysis import demand, external
 from analysis.paths import project_root
@@ -205,9 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
     }
-    results = project_root() / "benchmarks" / "results"
-    results.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(results / args.output, json.dumps(figures, indent=2) + "\n")
+    write_figures(args.output, figures)
     if args.write_docs:
         _write_docs(tidy, accuracy, args.horizon, args.max_origins, runs[0]["workers"])
     print(_section(figures))

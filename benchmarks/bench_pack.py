@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import argparse
 import ast
-import json
 import os
 import platform
 import tempfile
 from pathlib import Path
 
 import nbformat
-from timing import timed
+from timing import timed, write_figures
 
 from analysis.pack import (
     PackOptions,
@@ -156,9 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         figures["targets"]["jobs_met"] = figures["batch"]["jobs_2_over_jobs_1"] <= (
             JOBS_RATIO_TARGET
         )
-    out = project_root() / "benchmarks" / "results" / "pack.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    out = write_figures("pack.json", figures)
     print(markdown_section(figures))
     print(f"\nFigures written to {out.relative_to(project_root())}.")
     return 0

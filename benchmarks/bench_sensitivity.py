@@ -26,10 +26,10 @@ import time
 from collections.abc import Callable
 
 import numpy as np
+from timing import write_figures
 
 from analysis import costs, sensitivity
 from analysis.loaders import load_tom_structures
-from analysis.paths import project_root
 from analysis.scenario import load_scenario
 
 STRUCTURES = ("before", "improvement", "efficient")
@@ -189,9 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         "python": platform.python_version(),
         "numpy": np.__version__,
     }
-    target = project_root() / "benchmarks" / "results" / "sensitivity.json"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    write_figures("sensitivity.json", figures)
 
     f = figures
     rows = [

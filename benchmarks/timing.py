@@ -1,4 +1,5 @@
-"""Wall and CPU time of one action, shared by the benchmark scripts.
+"""What the benchmark scripts share: the wall and CPU time of one action, and where their
+figures are written (``benchmarks/results/<name>.json``).
 
 CPU time counts this process and the children it waited for (worker processes, kernels), so
 it stays meaningful on a machine that other jobs keep busy.
@@ -6,9 +7,14 @@ it stays meaningful on a machine that other jobs keep busy.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable
+from pathlib import Path
+
+from analysis.paths import project_root
+from analysis.store import atomic_write_text
 
 
 def cpu_seconds() -> float:
@@ -22,3 +28,10 @@ def timed(action: Callable[[], object]) -> tuple[object, float, float]:
     wall, cpu = time.perf_counter(), cpu_seconds()
     result = action()
     return result, time.perf_counter() - wall, cpu_seconds() - cpu
+
+
+def write_figures(name: str, figures: object) -> Path:
+    """Write a benchmark's figures as ``benchmarks/results/<name>`` (JSON); return the path."""
+    path = project_root() / "benchmarks" / "results" / name
+    atomic_write_text(path, json.dumps(figures, indent=2) + "\n")
+    return path
