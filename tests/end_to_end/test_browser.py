@@ -16,7 +16,6 @@ import fcntl
 import json
 import os
 import queue
-import shutil
 import struct
 import subprocess
 import threading
@@ -27,11 +26,11 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from fixtures.small_pack import copy_fixture_notebooks
 
 from analysis.pack import PackOptions, run_pack
 
 CHROMIUM = Path("/usr/bin/chromium")
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "notebooks"
 
 pytestmark = [
     pytest.mark.browser,
@@ -262,10 +261,7 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chromium]:
 def fixture_pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A pack of the fixture notebooks, whose headline carries <script> markup."""
     workspace = tmp_path_factory.mktemp("browser-pack")
-    notebooks = workspace / "notebooks"
-    notebooks.mkdir()
-    for notebook in FIXTURES.glob("*.ipynb"):
-        shutil.copy(notebook, notebooks / notebook.name)
+    notebooks = copy_fixture_notebooks(workspace / "notebooks")
     options = PackOptions(reports_root=workspace / "reports", notebooks_folder=notebooks)
     return run_pack(pd.Period("2025-03", freq="M"), options, progress=lambda _line: None).folder
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -22,6 +21,7 @@ import nbformat
 import pandas as pd
 import pytest
 from filelock import FileLock
+from fixtures.small_pack import FIXTURE_NOTEBOOKS, copy_fixture_notebooks
 from openpyxl import load_workbook
 
 from analysis import pack as pack_module
@@ -49,15 +49,7 @@ from analysis.pack import (
 )
 from analysis.provenance import sha256_file
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "notebooks"
 MONTH = pd.Period("2025-03", freq="M")
-
-
-def _copy_fixtures(target: Path) -> Path:
-    target.mkdir(parents=True)
-    for notebook in FIXTURES.glob("*.ipynb"):
-        shutil.copy(notebook, target / notebook.name)
-    return target
 
 
 def _tree_hashes(folder: Path) -> dict[str, str]:
@@ -75,7 +67,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def options(workspace: Path) -> PackOptions:
     return PackOptions(
         reports_root=workspace / "reports",
-        notebooks_folder=_copy_fixtures(workspace / "notebooks"),
+        notebooks_folder=copy_fixture_notebooks(workspace / "notebooks"),
         la_code="E09000002",
     )
 
@@ -318,7 +310,7 @@ def _break(notebook: Path, position: int, source: str) -> None:
 def test_a_broken_notebook_leaves_the_previous_pack_untouched(pack, options, workspace) -> None:
     result, _lines = pack
     before = _tree_hashes(result.folder)
-    broken = _copy_fixtures(workspace / "broken")
+    broken = copy_fixture_notebooks(workspace / "broken")
     # Cell 4 as a person counts: markdown, parameters, imports, then this.
     _break(broken / "02_chart.ipynb", 3, 'raise RuntimeError("deliberately broken for the test")')
     broken_options = PackOptions(reports_root=options.reports_root, notebooks_folder=broken)
@@ -345,7 +337,7 @@ def test_a_cell_that_runs_too_long_is_stopped_and_named(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(pack_module, "HEARTBEAT_S", 0.5)
-    slow = _copy_fixtures(tmp_path / "slow")
+    slow = copy_fixture_notebooks(tmp_path / "slow")
     (slow / "02_chart.ipynb").unlink()
     _break(slow / "01_summary.ipynb", 3, "import time\n\ntime.sleep(120)")
     slow_options = PackOptions(
@@ -380,7 +372,7 @@ def test_a_run_stopped_with_sigterm_publishes_nothing_and_leaves_no_kernel(
 ) -> None:
     result, _lines = pack
     before = _tree_hashes(result.folder)
-    stalled = _copy_fixtures(workspace / "stalled")
+    stalled = copy_fixture_notebooks(workspace / "stalled")
     _break(stalled / "02_chart.ipynb", 3, "import time\n\ntime.sleep(120)")
     command = [sys.executable, "-m", "analysis", "pack", "--month", "2025-03"]
     command += ["--out", str(options.reports_root), "--notebooks", str(stalled)]
@@ -440,7 +432,7 @@ def test_batch_runs_months_in_parallel_and_reports_a_failed_month_without_stoppi
 ) -> None:
     batch_options = PackOptions(
         reports_root=tmp_path / "reports",
-        notebooks_folder=_copy_fixtures(tmp_path / "notebooks"),
+        notebooks_folder=copy_fixture_notebooks(tmp_path / "notebooks"),
     )
     months = month_range(pd.Period("2024-01", freq="M"), pd.Period("2024-02", freq="M"))
     lines: list[str] = []
@@ -468,7 +460,7 @@ def _declare(notebook: Path, old: str, new: str) -> None:
 def test_a_parameter_declared_with_the_wrong_type_is_refused_before_running(
     tmp_path: Path,
 ) -> None:
-    folder = _copy_fixtures(tmp_path / "notebooks")
+    folder = copy_fixture_notebooks(tmp_path / "notebooks")
     _declare(
         folder / "02_chart.ipynb",
         'reporting_month: str = \\"2025-03\\"',
@@ -484,7 +476,7 @@ def test_a_parameter_declared_with_the_wrong_type_is_refused_before_running(
 
 
 def test_a_notebook_without_output_dir_is_refused(tmp_path: Path) -> None:
-    folder = _copy_fixtures(tmp_path / "notebooks")
+    folder = copy_fixture_notebooks(tmp_path / "notebooks")
     _declare(folder / "01_summary.ipynb", "output_dir: str", "results_folder: str")
     options = PackOptions(reports_root=tmp_path / "reports", notebooks_folder=folder)
     with pytest.raises(InputError, match="column 'output_dir'"):
@@ -499,7 +491,7 @@ def test_an_empty_notebooks_folder_is_refused(tmp_path: Path) -> None:
 def test_a_bad_scenario_is_refused_before_running(tmp_path: Path) -> None:
     options = PackOptions(
         reports_root=tmp_path / "reports",
-        notebooks_folder=FIXTURES,
+        notebooks_folder=FIXTURE_NOTEBOOKS,
         scenario_path=str(tmp_path / "missing.yaml"),
     )
     with pytest.raises(InputError, match="missing.yaml"):

@@ -7,31 +7,23 @@ so each run takes a few seconds. The broken notebook and SIGTERM faults are in `
 from __future__ import annotations
 
 import errno
-import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from fixtures.small_pack import copy_fixture_notebooks
 
 from analysis import pack as pack_module
 from analysis.pack import PackError, PackOptions, run_pack
 from analysis.provenance import sha256_file
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "notebooks"
 MONTH = pd.Period("2025-03", freq="M")
-
-
-def _copy_fixtures(target: Path) -> Path:
-    target.mkdir(parents=True)
-    for notebook in FIXTURES.glob("*.ipynb"):
-        shutil.copy(notebook, target / notebook.name)
-    return target
 
 
 def _options(workspace: Path) -> PackOptions:
     return PackOptions(
         reports_root=workspace / "reports",
-        notebooks_folder=_copy_fixtures(workspace / "notebooks"),
+        notebooks_folder=copy_fixture_notebooks(workspace / "notebooks"),
         la_code="E09000002",
     )
 
