@@ -1,5 +1,6 @@
-"""How notebook 04 (benchmarking, scorecard and contract sum) shows its results: protected
-rates, charts, tables and the generated headline.
+"""Notebook 04 (benchmarking, scorecard and contract sum) in one call
+(:func:`run_benchmarking`), and how it shows its results: protected rates, charts, tables and
+the generated headline.
 
 This module owns the presentation of :mod:`analysis.benchmark`, :mod:`analysis.scorecard` and
 :mod:`analysis.contract` for one council:
@@ -17,12 +18,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from analysis import benchmark, disclosure
+from analysis import benchmark, demand, disclosure, external, scorecard
 from analysis import formatting as fmt
 from analysis.benchmark import (
     ENGLAND_CODE,
@@ -32,13 +35,87 @@ from analysis.benchmark import (
     SIMILARITY_FEATURES,
 )
 from analysis.charts import PALETTE, REFERENCE_COLOUR, finish_chart, gbp_millions_axis, new_chart
-from analysis.contract import ContractView
+from analysis.comparisons import ons_region
+from analysis.contract import ContractView, contract_view
+from analysis.demand_caseload import all_la_accuracy
 from analysis.demand_views import MEASURE_LABELS, METHOD_SHORT
 from analysis.errors import InputError, Problem
 from analysis.results import SCORECARD_LABEL_PREFIX, Headline, HeadlineFigure
+from analysis.scenario import Scenario, load_scenario
 
 NOTEBOOK = "04_benchmarking"
 TITLE = "Benchmarking, scorecard and contract sum"
+
+
+@dataclass(frozen=True)
+class Benchmarking:
+    """Everything notebook 04 shows for one council and reporting month."""
+
+    scenario: Scenario
+    view: ContractView
+    year: int
+    similar: pd.DataFrame
+    region_code: str
+    region_name: str
+    protected: pd.DataFrame
+    table: pd.DataFrame
+    card: pd.DataFrame
+    headline: Headline
+
+    @property
+    def similar_codes(self) -> list[str]:
+        """ONS codes of the similar councils."""
+        return list(self.similar["la_code"])
+
+
+def run_benchmarking(
+    reporting_month: str, scenario_path: str | Path | None, la_code: str
+) -> Benchmarking:
+    """Benchmark one council against England, its region and similar councils, score it, and
+    work out its contract sum, on the figures published by the reporting month.
+
+    Each demand measure of the contract sum is forecast by the method the backtest across
+    every council chose (:func:`analysis.demand_caseload.all_la_accuracy`).
+
+    Raises
+    ------
+    InputError
+        For an unknown council, a malformed reporting month, a bad scenario or a bad input
+        file, naming each problem.
+    """
+    scenario = load_scenario(scenario_path or None)
+    tidy = external.load_external()
+    chosen = demand.choose_methods(all_la_accuracy(tidy, reporting_month))
+    view = contract_view(tidy, la_code, reporting_month, scenario, chosen=chosen)
+    published = external.published_as_of(tidy, view.reporting_month)
+    values = benchmark.indicator_values(published)
+    year = benchmark_year(values, view.la_code)
+    similar = similar_or_none(values, view.la_code, year)
+    similar_codes = list(similar["la_code"])
+    region_code = region_of(values, view.la_code)
+    region_name = ons_region(tidy, region_code)[1] if region_code else ""
+    protected = protect_rates(values, published, [view.la_code, *similar_codes])
+    table = protect_benchmark(
+        benchmark.benchmark_table(values, view.la_code, year, similar_codes),
+        protected,
+        view.la_code,
+    )
+    card = scorecard.pack_scorecard(
+        scorecard.scorecard_inputs(view, scenario), scenario.settings.rag
+    )
+    return Benchmarking(
+        scenario=scenario,
+        view=view,
+        year=year,
+        similar=similar,
+        region_code=region_code,
+        region_name=region_name,
+        protected=protected,
+        table=table,
+        card=card,
+        headline=headline(table, card, view, region_name),
+    )
+
 
 #: The rate indicators and the published count behind each.
 RATE_COUNTS: dict[str, str] = {f"{measure}_per_10k": measure for measure in RATE_MEASURES}

@@ -132,3 +132,19 @@ def test_a_one_indicator_comparison_keeps_its_legend_beside_the_bars() -> None:
     assert legend.x0 >= ax.get_window_extent(renderer).x1
     assert legend.x1 <= figure.bbox.x1
     assert ax.get_yticklabels()[0].get_text() == "Caseload\nrank 88 of 150, quartile 2"
+
+
+def test_run_benchmarking_puts_notebook_04_together_for_one_council() -> None:
+    """Barking and Dagenham, March 2025: benchmarked on 2024 (the latest year published by
+    then) against London and its ten most similar councils; the contract sum's demand uses
+    the all-council choice of method (simple exponential smoothing for child protection)."""
+    results = views.run_benchmarking("2025-03", "", "E09000002")
+    assert (results.view.la_name, results.year) == ("Barking and Dagenham", 2024)
+    assert (results.region_code, results.region_name) == ("E12000007", "London")
+    assert len(results.similar_codes) == 10 and "E09000002" not in results.similar_codes
+    assert len(results.card) == 4
+    methods = results.view.forecast.drop_duplicates("measure").set_index("measure")["method"]
+    assert methods["cpp_at_31_march"] == "ses"
+    assert results.headline.title == (
+        "Benchmarking, scorecard and contract sum: Barking and Dagenham"
+    )
