@@ -50,7 +50,6 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-import nbformat
 import pandas as pd
 
 from analysis import demand_caseload, external
@@ -343,24 +342,13 @@ def _run_dask(
     return outcomes
 
 
-def _reads_all_la_accuracy(notebooks: Sequence[Path]) -> bool:
-    """Whether a notebook of the batch reads the all-LA backtest."""
-    name = demand_caseload.all_la_accuracy.__name__
-    return any(
-        name in cell.source
-        for notebook in notebooks
-        for cell in nbformat.read(notebook, as_version=4).cells
-        if cell.cell_type == "code"
-    )
-
-
-def prepare_shared_inputs(notebooks: Sequence[Path], month: pd.Period, progress: Progress) -> None:
+def prepare_shared_inputs(month: pd.Period, progress: Progress) -> None:
     """Prepare once, before the councils are dispatched, the all-LA inputs their notebooks read.
 
     The external data are parsed (their cache in ``data/processed/cache`` written, so no
-    worker parses them). When a notebook reads the all-LA backtest of the figures published by
-    the month (:func:`analysis.demand_caseload.all_la_accuracy`), it is computed here and kept
-    if it has not been already, so that no two workers compute it at once.
+    worker parses them), and the all-LA backtest of the figures published by the month
+    (:func:`analysis.demand_caseload.all_la_accuracy`, which notebooks 01 and 04 read) is
+    computed and kept if it has not been already, so that no two workers compute it at once.
 
     Raises
     ------
@@ -368,12 +356,9 @@ def prepare_shared_inputs(notebooks: Sequence[Path], month: pd.Period, progress:
         When the external data cannot be read.
     """
     tidy = external.load_external()
-    if _reads_all_la_accuracy(notebooks):
-        started = time.perf_counter()
-        demand_caseload.all_la_accuracy(tidy, str(month))
-        progress(
-            f"The all-LA backtest for {month} is ready ({time.perf_counter() - started:.1f} s)."
-        )
+    started = time.perf_counter()
+    demand_caseload.all_la_accuracy(tidy, str(month))
+    progress(f"The all-LA backtest for {month} is ready ({time.perf_counter() - started:.1f} s).")
 
 
 def _all_failed(councils: pd.DataFrame, message: str) -> list[CouncilOutcome]:
@@ -447,7 +432,7 @@ def run_all_councils(
     councils_root.mkdir(parents=True, exist_ok=True)
     shared = Path(tempfile.mkdtemp(prefix=f".{text}.shared-", dir=councils_root))
     try:
-        prepare_shared_inputs(notebooks, month, progress)
+        prepare_shared_inputs(month, progress)
         try:
             prepared = prepare_shared_notebooks(
                 month, replace(options, reports_root=councils_root), shared, _quiet
