@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import tempfile
 import time
 from collections.abc import Callable
@@ -35,20 +34,16 @@ from pathlib import Path
 
 import pandas as pd
 import psutil
-from timing import timed, write_figures
+from timing import load_average, machine, timed, write_figures
 
 from analysis import batch, pack
 from analysis.batch import english_councils, run_all_councils
 from analysis.external import load_external
 from analysis.kernels import KernelPool
-from analysis.pack import PackOptions, PackSession, default_jobs, find_notebooks, resolve_month
+from analysis.pack import PackOptions, PackSession, find_notebooks, resolve_month
 from analysis.paths import notebooks_dir, project_root
 
 CPU_PER_COUNCIL_TARGET_S = 2.0
-
-
-def _load() -> float:
-    return round(os.getloadavg()[0], 1)
 
 
 def _quiet(_line: str) -> None:
@@ -65,7 +60,7 @@ def spread(councils: pd.DataFrame, count: int) -> pd.DataFrame:
 
 def _batch(month: pd.Period, councils: pd.DataFrame, jobs: int, root: Path) -> dict:
     options = PackOptions(reports_root=root, notebooks_folder=notebooks_dir())
-    load = _load()
+    load = load_average()
     outcomes, seconds, cpu = timed(
         lambda: run_all_councils(month, options, councils=councils, jobs=jobs, progress=_quiet)
     )
@@ -75,7 +70,7 @@ def _batch(month: pd.Period, councils: pd.DataFrame, jobs: int, root: Path) -> d
         "wall_s": round(seconds, 1),
         "cpu_s": round(cpu, 1),
         "load_average_before": load,
-        "load_average_after": _load(),
+        "load_average_after": load_average(),
         "failed": [f"{o.la_code}: {o.message}" for o in outcomes if not o.published],
     }
 
@@ -157,11 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     every = english_councils(load_external(), str(month))
     small, large = sorted(args.sizes)
     figures: dict[str, object] = {
-        "machine": {
-            "cores": default_jobs(),
-            "python": platform.python_version(),
-            "load_average_at_start": _load(),
-        },
+        "machine": machine(),
         "month": str(month),
         "notebooks": [p.name for p in find_notebooks(notebooks_dir())],
         "councils_in_batch": len(every),

@@ -21,17 +21,14 @@ from __future__ import annotations
 
 import argparse
 import ast
-import os
-import platform
 import tempfile
 from pathlib import Path
 
 import nbformat
-from timing import timed, write_figures
+from timing import load_average, machine, timed, write_figures
 
 from analysis.pack import (
     PackOptions,
-    default_jobs,
     find_notebooks,
     month_range,
     resolve_month,
@@ -73,10 +70,6 @@ def write_floor_notebooks(source_folder: Path, target: Path) -> list[Path]:
     return written
 
 
-def _load() -> float:
-    return round(os.getloadavg()[0], 1)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--month", default="latest", help="the month of the single pack")
@@ -87,11 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     month = resolve_month(args.month)
     quiet = lambda _line: None  # noqa: E731 - the benchmark prints its own summary
     figures: dict[str, object] = {
-        "machine": {
-            "cores": default_jobs(),
-            "python": platform.python_version(),
-            "load_average_at_start": _load(),
-        },
+        "machine": machine(),
         "month": str(month),
         "notebooks": [p.name for p in find_notebooks(notebooks_dir())],
     }
@@ -119,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
             "notebook_s": {run.notebook: run.seconds for run in result.notebooks},
             "html_bytes": html,
             "largest_html_bytes": max(html.values()),
-            "load_average_after": _load(),
+            "load_average_after": load_average(),
         }
 
         if not args.skip_batch:
@@ -139,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
                 batch[f"jobs_{jobs}_failed"] = {
                     o.month: o.message for o in outcomes if not o.published
                 }
-                batch[f"load_average_after_jobs_{jobs}"] = _load()
+                batch[f"load_average_after_jobs_{jobs}"] = load_average()
             batch["jobs_2_over_jobs_1"] = round(batch["jobs_2_s"] / batch["jobs_1_s"], 2)
             figures["batch"] = batch
 

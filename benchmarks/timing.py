@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -35,3 +36,17 @@ def write_figures(name: str, figures: object) -> Path:
     path = project_root() / "benchmarks" / "results" / name
     atomic_write_text(path, json.dumps(figures, indent=2) + "\n")
     return path
+
+
+def load_average() -> float:
+    """The machine's load average over the last minute (others' work slows a wall clock)."""
+    return round(os.getloadavg()[0], 1)
+
+
+def machine() -> dict[str, object]:
+    """What a benchmark's figures were measured on: cores, Python and the load at the start."""
+    return {
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "load_average_at_start": load_average(),
+    }
