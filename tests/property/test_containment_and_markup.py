@@ -299,11 +299,15 @@ def test_the_page_check_finds_scripts_handlers_fetches_and_script_links() -> Non
         max_size=5,
     )
 )
-@example(["=\r"])  # found in CI once the workbook was written with lxml
+@example(["=\r"])  # found in CI: a carriage return must survive as itself
 def test_text_from_inputs_is_never_a_formula_in_the_result_workbook(texts: list[str]) -> None:
     from analysis.excel import workbook_bytes
 
-    texts = [t for t in (ILLEGAL_CHARACTERS_RE.sub("", t) for t in texts) if t.strip()] or ["=1"]
+    # characters XML cannot hold at all are dropped by the writer, so not generated here
+    legal = (
+        ILLEGAL_CHARACTERS_RE.sub("", t).replace("\ufffe", "").replace("\uffff", "") for t in texts
+    )
+    texts = [t for t in legal if t.strip()] or ["=1"]
     frame = pd.DataFrame({texts[0]: texts, "cost_gbp": range(len(texts))})
     raw = workbook_bytes({"names": frame})
     with zipfile.ZipFile(io.BytesIO(raw)) as book:
@@ -311,11 +315,4 @@ def test_text_from_inputs_is_never_a_formula_in_the_result_workbook(texts: list[
         assert all("<f>" not in book.read(n).decode() for n in sheets)
     sheet = openpyxl.load_workbook(io.BytesIO(raw))["names"]
 
-    def line_feeds(text: str) -> str:
-        # Whether a carriage return survives depends on the XML writer (lxml keeps it as
-        # &#13;, openpyxl's own writer lets XML turn it into a line feed): not a change of
-        # content either way.
-        return text.replace("\r\n", "\n").replace("\r", "\n")
-
-    read_back = [line_feeds(c.value) for c in sheet["A"]]
-    assert read_back == [line_feeds(t) for t in (texts[0], *texts)]
+    assert [c.value for c in sheet["A"]] == [texts[0], *texts]

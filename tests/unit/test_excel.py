@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -101,3 +103,45 @@ def test_number_format_for(column: str, expected: str | None) -> None:
 def test_an_empty_workbook_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="at least one table"):
         write_workbook({}, tmp_path / "r.xlsx")
+
+
+def test_the_same_tables_give_the_same_bytes_and_sheets_can_be_reused(tables: dict) -> None:
+    from analysis.excel import sheet_xml, workbook_bytes, workbook_from_sheets
+
+    first = workbook_bytes(tables)
+    assert workbook_bytes(tables) == first
+    kept = {name: sheet_xml(frame) for name, frame in tables.items()}
+    assert workbook_from_sheets(kept) == first
+    # a sheet's part does not depend on the workbook it goes in
+    alone = workbook_from_sheets({"trajectory": kept["trajectory"]})
+    sheet = load_workbook(io.BytesIO(alone))["trajectory"]
+    assert [[c.value for c in row] for row in sheet.iter_rows()] == [
+        ["financial_year", "children_count"],
+        ["2019/20", 431],
+    ]
+    assert sheet["B2"].number_format == "#,##0"
+
+
+def test_dates_are_dates_and_text_is_kept_as_written(tmp_path: Path) -> None:
+    frame = pd.DataFrame(
+        {
+            "as_at": [pd.Timestamp("2025-03-31"), pd.NaT],
+            "day": [date(2024, 4, 1), None],
+            "budget_area": ["  Care <leavers> & 16+", "bell\x07 rings"],
+        }
+    )
+    sheet = load_workbook(write_workbook({"t": frame}, tmp_path / "r.xlsx"))["t"]
+    assert sheet["A2"].value == datetime(2025, 3, 31)
+    assert sheet["A2"].number_format == "yyyy-mm-dd hh:mm:ss"
+    assert sheet["A3"].value is None
+    assert sheet["B2"].value == datetime(2024, 4, 1)
+    assert sheet["B2"].number_format == "yyyy-mm-dd"
+    assert sheet["C2"].value == "  Care <leavers> & 16+"
+    assert sheet["C3"].value == "bell rings"  # a control character XML cannot hold is dropped
+
+
+def test_a_table_wider_than_a_sheet_is_refused() -> None:
+    from analysis.excel import sheet_xml
+
+    with pytest.raises(ValueError, match="16,384 columns at most"):
+        sheet_xml(pd.DataFrame(columns=[f"c{n}" for n in range(16_385)]))
