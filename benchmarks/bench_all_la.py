@@ -83,7 +83,11 @@ def _cpu(process: psutil.Process) -> float:
 class _ParentCpu:
     """This process's CPU seconds spent in a few of the pack's steps, by wrapping them."""
 
-    STEPS = {"workbook": "write_workbook", "report export": "notebook_to_html"}
+    STEPS = {
+        "workbook sheets": "sheet_xml",
+        "workbook": "workbook_from_sheets",
+        "report export": "notebook_to_html",
+    }
 
     def __init__(self) -> None:
         self.seconds = dict.fromkeys(self.STEPS, 0.0)

@@ -17,7 +17,11 @@ A lock file (``reports/.<month>.lock``) stops two runs for the same month from i
 the operating system releases it when a run ends, however it ends.
 
 Each notebook runs in a fresh kernel (:mod:`analysis.kernels`: over Unix sockets, shut down
-immediately, which avoids an occasional multi-second stall). A batch of months runs in a
+immediately, which avoids an occasional multi-second stall). While the kernel runs one
+notebook, a thread of this process exports the notebook before it to HTML and renders its
+result tables' sheets of the workbook (:class:`_Background`): the kernel is another process,
+so on two cores the pack's own work overlaps the notebooks' instead of following each one. A
+failed notebook waits for that thread before its build is moved aside. A batch of months runs in a
 process pool. A batch of councils (:mod:`analysis.batch`) passes a :class:`PackSession`
 instead: kernels kept alive from one council's pack to the next, provenance computed once,
 and the notebooks that do not depend on the council run once
@@ -31,6 +35,8 @@ and children in need files in ``data/raw/external/``.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import io
 import json
 import multiprocessing
 import os
@@ -40,7 +46,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,7 +59,7 @@ from nbclient.exceptions import CellTimeoutError
 from papermill.exceptions import PapermillExecutionError
 
 from analysis.errors import InputError, Problem
-from analysis.excel import write_workbook
+from analysis.excel import sheet_xml, workbook_from_sheets
 from analysis.kernels import KernelPool, execute_notebook
 from analysis.paths import display_path, external_dir, project_root
 from analysis.periods import parse_reporting_month
@@ -75,7 +81,7 @@ from analysis.report import (
 )
 from analysis.results import SCORECARD_LABEL_PREFIX, Headline, read_headlines
 from analysis.scenario import Scenario, load_scenario
-from analysis.store import MANIFEST_NAME, atomic_write_text, read_manifest
+from analysis.store import MANIFEST_NAME, atomic_write_bytes, atomic_write_text, read_manifest
 
 #: The notebooks of the pack, run in the order of their two-digit prefix.
 NOTEBOOK_PATTERN = "[0-9][0-9]_*.ipynb"
@@ -250,11 +256,16 @@ class PackSession:
         Code version, package versions and file hashes, computed once.
     prepared
         Notebooks run once for every pack (:func:`prepare_shared_notebooks`), by file name.
+    sheets
+        Each result table's sheet of the workbook, by the SHA-256 of its CSV file: a table
+        every pack of a batch shares (notebook 03's, copied into each council's pack) is
+        rendered once. Only the last pack's sheets are kept.
     """
 
     kernels: KernelPool | None = None
     provenance: ProvenanceCache = field(default_factory=ProvenanceCache)
     prepared: Mapping[str, PreparedNotebook] = field(default_factory=dict)
+    sheets: dict[str, bytes] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -618,17 +629,76 @@ def _write_failed(month: pd.Period, destination: Path, exc: OSError) -> PackErro
     )
 
 
-def _result_tables(results: Path) -> dict[str, pd.DataFrame]:
-    return {csv.stem: _result_table(csv) for csv in sorted(results.glob("*.csv"))}
-
-
-def _result_table(csv: Path) -> pd.DataFrame:
-    """A result table as written; a table without columns (a council with nothing to show,
-    written as an empty line) is an empty sheet, not a failed pack."""
+def _result_table(data: bytes) -> pd.DataFrame:
+    """A result table from its CSV file's bytes; a table without columns (a council with
+    nothing to show, written as an empty line) is an empty sheet, not a failed pack."""
     try:
-        return pd.read_csv(csv, keep_default_na=False, na_values=[""])
+        return pd.read_csv(io.BytesIO(data), keep_default_na=False, na_values=[""])
     except pd.errors.EmptyDataError:
         return pd.DataFrame()
+
+
+def _sheet(csv: Path, sheets: dict[str, bytes]) -> str:
+    """Render a result table's sheet into ``sheets`` (by its file's SHA-256) unless it is
+    there already; return the hash."""
+    data = csv.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if digest not in sheets:
+        sheets[digest] = sheet_xml(_result_table(data))
+    return digest
+
+
+def _render_sheets(results: Path, tables: Iterable[str], sheets: dict[str, bytes]) -> None:
+    for name in tables:
+        if name.endswith(".csv"):
+            _sheet(results / name, sheets)
+
+
+def _workbook_sheets(results: Path, sheets: dict[str, bytes]) -> dict[str, bytes]:
+    """Every result table's sheet, by table name in file-name order, rendering those not yet
+    in ``sheets``; ``sheets`` is left holding these alone."""
+    digests = {csv.stem: _sheet(csv, sheets) for csv in sorted(results.glob("*.csv"))}
+    used = {digest: sheets[digest] for digest in digests.values()}
+    sheets.clear()
+    sheets.update(used)
+    return {name: used[digest] for name, digest in digests.items()}
+
+
+class _Background:
+    """The pack's own work that need not hold up the next notebook (HTML export, workbook
+    sheets), done in order on one thread while the kernel, another process, runs.
+
+    Use it as a context manager: leaving it, however, waits for the task in hand and cancels
+    the rest, so nothing writes into a build after it has been moved or removed.
+    """
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pack-background")
+        self._pending: list[Future[None]] = []
+
+    def __enter__(self) -> _Background:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def submit(self, task: Callable[..., None], *args: object) -> None:
+        """Queue ``task(*args)``."""
+        self._pending.append(self._pool.submit(task, *args))
+
+    def wait(self) -> None:
+        """Wait for every queued task; raise the first one's error, if any failed."""
+        pending, self._pending = self._pending, []
+        for future in pending:
+            future.result()
+
+    def settle(self) -> None:
+        """Wait for every queued task, ignoring their errors (a failing notebook's message is
+        the one to report)."""
+        pending, self._pending = self._pending, []
+        for future in pending:
+            with contextlib.suppress(Exception):
+                future.result()
 
 
 # ---- one month -----------------------------------------------------------------------------
@@ -760,18 +830,22 @@ def _build_pack(
 ) -> list[NotebookRun]:
     la_code = check_la_code(options.la_code) if options.la_code is not None else None
     values = _pack_values(month, scenario.path, build / RESULTS_FOLDER, la_code)
-    step = _Step(month, options, scenario, build, destination, started, progress, session)
     runs: list[NotebookRun] = []
-    for number, notebook in enumerate(notebooks, start=1):
-        parameters = {k: v for k, v in values.items() if k in declared[notebook]}
-        label = f"{month}: [{number}/{len(notebooks)}] {notebook.name}"
-        prepared = session.prepared.get(notebook.name)
-        if prepared is not None and prepared.parameters == _shared_parameters(parameters):
-            runs.append(_place_prepared(prepared, build))
-            progress(f"{label}: placed (run once for every pack of the batch)")
-        else:
-            runs.append(_run_notebook(step, notebook, parameters, label))
-    _finish_pack(step, notebooks, runs, values)
+    with _Background() as background:
+        step = _Step(
+            month, options, scenario, build, destination, started, progress, session, background
+        )
+        for number, notebook in enumerate(notebooks, start=1):
+            parameters = {k: v for k, v in values.items() if k in declared[notebook]}
+            label = f"{month}: [{number}/{len(notebooks)}] {notebook.name}"
+            prepared = session.prepared.get(notebook.name)
+            if prepared is not None and prepared.parameters == _shared_parameters(parameters):
+                runs.append(_place_prepared(prepared, build))
+                progress(f"{label}: placed (run once for every pack of the batch)")
+            else:
+                runs.append(_run_notebook(step, notebook, parameters, label))
+        background.wait()
+        _finish_pack(step, notebooks, runs, values)
     return runs
 
 
@@ -787,6 +861,7 @@ class _Step:
     started: float
     progress: Progress
     session: PackSession
+    background: _Background
 
     @property
     def results(self) -> Path:
@@ -820,6 +895,7 @@ def _run_notebook(
                 step.session.kernels,
             )
     except Exception as exc:
+        step.background.settle()
         _fail(step.month, notebook, executed_path, exc, step.build, step.destination, step.options)
     seconds = time.perf_counter() - notebook_started
     manifest = read_manifest(results)
@@ -842,11 +918,9 @@ def _run_notebook(
         },
     )
     html_name = f"{notebook.stem}.html"
-    atomic_write_text(step.build / html_name, notebook_to_html(executed, page))
-    progress(
-        f"{label}: done in {seconds:.1f} s, report written "
-        f"(elapsed {time.perf_counter() - started:.1f} s)"
-    )
+    step.background.submit(_write_report, executed, page, step.build / html_name)
+    step.background.submit(_render_sheets, results, tables, step.session.sheets)
+    progress(f"{label}: done in {seconds:.1f} s (elapsed {time.perf_counter() - started:.1f} s)")
     return NotebookRun(
         notebook=notebook.name,
         title=title,
@@ -856,6 +930,10 @@ def _run_notebook(
         tables=tables,
         inputs=inputs,
     )
+
+
+def _write_report(executed: nbformat.NotebookNode, page: ReportPage, path: Path) -> None:
+    atomic_write_text(path, notebook_to_html(executed, page))
 
 
 def _place_prepared(prepared: PreparedNotebook, build: Path) -> NotebookRun:
@@ -926,11 +1004,21 @@ def prepare_shared_notebooks(
         build.mkdir(parents=True)
         values = _pack_values(month, scenario.path, build / RESULTS_FOLDER, None)
         parameters = {k: v for k, v in values.items() if k in declared[notebook]}
-        step = _Step(
-            month, options, scenario, build, Path(options.reports_root), started, progress, session
-        )
         label = f"{month}: shared {notebook.name}"
-        run = _run_notebook(step, notebook, parameters, label)
+        with _Background() as background:
+            step = _Step(
+                month,
+                options,
+                scenario,
+                build,
+                Path(options.reports_root),
+                started,
+                progress,
+                session,
+                background,
+            )
+            run = _run_notebook(step, notebook, parameters, label)
+            background.wait()
         prepared[notebook.name] = PreparedNotebook(run, build, _shared_parameters(parameters))
     return prepared
 
@@ -1022,9 +1110,9 @@ def _finish_pack(
     code = provenance.code_version()
     packages = provenance.package_versions()
     results = build / RESULTS_FOLDER
-    tables = _result_tables(results)
+    tables = _workbook_sheets(results, step.session.sheets)
     if tables:
-        write_workbook(tables, build / WORKBOOK_NAME)
+        atomic_write_bytes(build / WORKBOOK_NAME, workbook_from_sheets(tables))
     inputs = file_hashes([*raw_files(), *notebooks])
     for run in runs:
         inputs.update(run.inputs)
