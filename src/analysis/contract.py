@@ -550,17 +550,16 @@ class ContractView:
 
 
 def _history(published: pd.DataFrame, la_code: str) -> pd.DataFrame:
-    frames = []
-    for measure in workforce.CASE_MEASURES:
-        try:
-            values = external.series(published, la_code, measure)
-        except InputError:
-            continue
-        frames.append(
-            pd.DataFrame(
-                {"measure": measure, "year": values.index.year, "count": values.to_numpy(float)}
-            )
+    try:
+        found = external.series_of_measures(published, la_code, workforce.CASE_MEASURES)
+    except InputError:
+        found = {}
+    frames = [
+        pd.DataFrame(
+            {"measure": measure, "year": values.index.year, "count": values.to_numpy(float)}
         )
+        for measure, values in found.items()
+    ]
     if not frames:
         return pd.DataFrame(columns=["measure", "year", "count"])
     return pd.concat(frames, ignore_index=True)

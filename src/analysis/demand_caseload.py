@@ -218,38 +218,36 @@ def la_view(published: pd.DataFrame, la: pd.Series, notes: list[str]) -> pd.Data
     trust's workforce) count as this LA's, with a note saying so.
     """
     code = str(la["la_code"])
-    codes = published["la_code"].astype("string")
-    is_la = published["geographic_level"] == external.LOCAL_AUTHORITY
-    own = codes == code
+    rows = external.row_index(published)
+    own = rows.of_code(code)
     if pd.notna(la["old_la_code"]):
-        own |= is_la & (published["old_la_code"] == int(la["old_la_code"])).fillna(False)
-    own = own.fillna(False)
-    # few rows name several councils: test those only, not every row of the table in Python
-    joint_rows = codes.str.contains(" / ", regex=False).fillna(False).to_numpy(dtype=bool)
-    in_joint = np.zeros(len(codes), dtype=bool)
-    in_joint[joint_rows] = [code in text.split(" / ") for text in codes[joint_rows]]
-    shared = is_la & ~own & pd.Series(in_joint, index=published.index)
-    if shared.any():
-        joint = ", ".join(sorted(set(codes[shared].dropna())))
+        own = np.union1d(own, rows.of_la_number(int(la["old_la_code"])))
+    shared = np.setdiff1d(rows.of_joint_member(code), own)
+    if len(shared):
+        joint = ", ".join(sorted(set(published["la_code"].iloc[shared].dropna())))
         files = ", ".join(
-            sorted({str(f).rsplit("/", 1)[-1] for f in published.loc[shared, "source_file"]})
+            sorted({str(f).rsplit("/", 1)[-1] for f in published["source_file"].iloc[shared]})
         )
         notes.append(
             f"Some figures are published for several councils together ({joint}, in {files}); "
             "they are shown here as this council's."
         )
-    mine = (own | shared).to_numpy(dtype=bool)
-    view = published[mine | ~is_la.to_numpy(dtype=bool)].copy()
-    view.loc[mine[mine | ~is_la.to_numpy(dtype=bool)], "la_code"] = code
+    mine = np.union1d(own, shared)
+    kept = np.union1d(mine, rows.not_la)
+    view = published.iloc[kept]
+    view.loc[np.isin(kept, mine), "la_code"] = code
     return view
 
 
 def _history(published: pd.DataFrame, la_code: str, notes: list[str]) -> pd.DataFrame:
+    try:
+        found = external.series_of_measures(published, la_code, FORECAST_MEASURES)
+    except InputError:
+        found = {}
     frames = []
     for measure in FORECAST_MEASURES:
-        try:
-            values = external.series(published, la_code, measure)
-        except InputError:
+        values = found.get(measure)
+        if values is None:
             notes.append(f"{MEASURE_LABELS[measure]}: nothing published for this LA by then.")
             continue
         frames.append(
@@ -501,9 +499,7 @@ def analyse(
         assumption the models need.
     """
     month = parse_reporting_month(reporting_month)
-    # The lookup needs only LA rows; handing it those alone halves its time.
-    la_rows = tidy[tidy["geographic_level"] == external.LOCAL_AUTHORITY]
-    la = external.resolve_la(la_code, external.la_lookup(la_rows))
+    la = external.resolve_la(la_code, external.la_lookup(tidy))
     code, name = str(la["la_code"]), str(la["la_name"])
     params = workforce.workforce_parameters(scenario)
     costs = placements.unit_costs(scenario)

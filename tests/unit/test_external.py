@@ -152,6 +152,56 @@ def test_series_rejects_an_unknown_measure_with_close_matches(tidy):
         external.series(tidy, BARKING, "cla_at_31_mar")
 
 
+def test_series_of_several_measures_is_each_measures_series(tidy):
+    measures = ["referrals", "cla_at_31_march", "no_such_measure", "cpp_at_31_march"]
+    found = external.series_of_measures(tidy, "E06000065", measures)  # recoded in 2023
+    assert list(found) == ["referrals", "cla_at_31_march", "cpp_at_31_march"]
+    for measure, values in found.items():
+        pd.testing.assert_series_equal(values, external.series(tidy, "E06000065", measure))
+    with pytest.raises(InputError, match="E09999999"):
+        external.series_of_measures(tidy, "E09999999", measures)
+
+
+def test_the_row_index_finds_a_councils_rows_by_code_number_and_joint_return(tidy):
+    index = external.row_index(tidy)
+    assert index is external.row_index(tidy)  # built once for the table
+    barking = tidy.iloc[index.of_code(BARKING)]
+    assert len(barking) == (tidy["la_code"] == BARKING).sum() > 0
+    assert set(barking["la_code"]) == {BARKING}
+    gateshead = tidy.iloc[index.of_la_number(390)]  # E08000020 until 2013, E08000037 now
+    assert set(gateshead["la_code"]) == {"E08000020", "E08000037"}
+    assert set(gateshead["geographic_level"]) == {external.LOCAL_AUTHORITY}
+    joint = tidy.iloc[index.of_joint_member("E06000062")]
+    assert set(joint["la_code"]) == {"E06000061 / E06000062"}
+    assert len(joint) == (tidy["la_code"] == "E06000061 / E06000062").sum()
+    assert len(index.of_code("E09999999")) == len(index.of_joint_member(BARKING)) == 0
+    assert len(index.not_la) == (tidy["geographic_level"] != external.LOCAL_AUTHORITY).sum()
+
+
+def test_once_per_table_computes_once_for_each_table_and_name():
+    calls: list[int] = []
+
+    def total(table: pd.DataFrame) -> int:
+        calls.append(len(table))
+        return int(table["value"].sum())
+
+    first, second = pd.DataFrame({"value": [1, 2]}), pd.DataFrame({"value": [1, 2]})
+    assert external.once_per_table(first, "test total", total) == 3
+    assert external.once_per_table(first, "test total", total) == 3
+    assert external.once_per_table(second, "test total", total) == 3  # an equal, other table
+    assert calls == [2, 2]
+    for number in range(external.PER_TABLE_LIMIT):  # pushes the oldest entries out
+        external.once_per_table(first, f"test {number}", len)
+    assert external.once_per_table(first, "test total", total) == 3
+    assert calls == [2, 2, 2]
+
+
+def test_published_as_of_is_the_same_table_for_the_same_month(tidy):
+    assert external.published_as_of(tidy, "2025-03") is external.published_as_of(
+        tidy, "2024-25 P12"
+    )
+
+
 def test_published_as_of_keeps_only_editions_out_by_that_month(tidy):
     march = external.published_as_of(tidy, "2025-03")
     cla = march[(march["la_code"] == BARKING) & (march["measure"] == "cla_at_31_march")]
