@@ -16,8 +16,9 @@ so parallel kernels cannot collide on ports (papermill #511), and they exit by t
 the process that started them dies (ipykernel watches its parent).
 
 The pack's papermill engine (:data:`PACK_ENGINE`) writes the executed notebook when a run
-starts and when it ends, failed or not, instead of after every cell: each write encodes every
-output so far, charts included, which cost about 3.5 s of CPU per pack of four notebooks.
+starts and once when it ends, failed or not, instead of after every cell: each write encodes
+every output so far, charts included, which cost about 3.5 s of CPU per pack of four
+notebooks.
 """
 
 from __future__ import annotations
@@ -113,16 +114,22 @@ class _KeptTcpKernelManager(_ClientTracking, AsyncKernelManager):
 
 class _SaveAtEndsEngine(NBClientEngine):
     """papermill's nbclient engine, writing the executed notebook only as a run starts and
-    ends (papermill's own start and end steps, which also run when a cell fails or times out,
-    so the failing cell is still marked in the written notebook)."""
+    ends, not after every cell.
+
+    A run that completes is written once at its end, by ``papermill.execute_notebook`` (which
+    also marks a cell that raised); the engine's own end step writes only when the run stopped
+    otherwise (a cell timed out, the kernel died), so the cell reached is still in the file.
+    Each write of a full notebook encodes every chart again.
+    """
 
     @classmethod
     def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):  # noqa: ANN001, ANN206
         output_path, nb_man.output_path = nb_man.output_path, None
         try:
             return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
-        finally:
+        except BaseException:
             nb_man.output_path = output_path
+            raise
 
 
 papermill_engines.register(PACK_ENGINE, _SaveAtEndsEngine)
