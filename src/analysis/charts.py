@@ -14,21 +14,24 @@ and a layout pass), which made charts the largest part of a pack's run.
 
 from __future__ import annotations
 
+import codecs
 import io
 import math
 import textwrap
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import NamedTuple
+from typing import IO, NamedTuple
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib import cbook
 from matplotlib.axes import Axes
 from matplotlib.axis import Axis
-from matplotlib.backends.backend_svg import RendererSVG
+from matplotlib.backends.backend_mixed import MixedModeRenderer
+from matplotlib.backends.backend_svg import FigureCanvasSVG, RendererSVG
 from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties
+from matplotlib.font_manager import FontProperties, fontManager, get_font
 from matplotlib.legend import Legend
 from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter
@@ -90,8 +93,9 @@ def use_house_style() -> None:
     except ImportError:  # outside Jupyter, charts are saved by the caller
         return
     # finish_chart has already sized the margins; a tight bounding box would lay the chart
-    # out and draw it a second time only to crop it
-    set_matplotlib_formats("svg", bbox_inches=None)
+    # out and draw it a second time only to crop it. The SVG is drawn by this module's
+    # FigureCanvas, which measures each text once per process rather than once per chart.
+    set_matplotlib_formats("svg", bbox_inches=None, backend=SVG_BACKEND)
 
 
 def gbp_millions_axis(ax: Axes, axis: str = "y") -> None:
@@ -159,11 +163,92 @@ AXES_GAP_PT = 12.0
 #: Space between the source line and the x axis' label above it (points).
 SOURCE_GAP_PT = 4.0
 
+
+@lru_cache(maxsize=8192)
+def _svg_text_metrics(text: str, font: FontProperties, ismath: bool | str) -> tuple[float, ...]:
+    return RendererSVG.get_text_width_height_descent(_RENDERER, text, font, ismath)
+
+
+@lru_cache(maxsize=256)
+def _font_height_metrics(font: FontProperties) -> tuple[float, float, float]:
+    """A font's ascent, descent and line gap in points, read from its tables as matplotlib's
+    text layout reads them at 72 dpi (``Text._get_layout``)."""
+    face = get_font(fontManager._find_fonts_by_props(font))
+    scale = font.get_size_in_points() / face.get_sfnt_table("head")["unitsPerEm"]
+    for table_name, gap, ascent, descent in (
+        ("OS/2", "sTypoLineGap", "sTypoAscender", "sTypoDescender"),
+        ("hhea", "lineGap", "ascent", "descent"),
+    ):
+        table = face.get_sfnt_table(table_name)
+        if table is not None:
+            return table[ascent] * scale, -table[descent] * scale, table[gap] * scale
+    raise ValueError(f"font {face.fname} has neither an OS/2 nor an hhea table")
+
+
+class _SharedMetricsRendererSVG(RendererSVG):
+    """matplotlib's SVG renderer with text sizes kept for the whole process.
+
+    matplotlib keeps the sizes of texts per renderer, and each SVG drawing has a new one, so
+    every chart measured its tick labels, legend entries and titles again (FreeType lays out
+    each string, and the font's tables are read for every text: together about a third of
+    drawing a chart). The sizes depend only on the string and its font: the same for every
+    chart. Used at 72 dpi only, as SVG output is.
+    """
+
+    def get_text_width_height_descent(
+        self, s: str, prop: FontProperties, ismath: bool | str
+    ) -> tuple[float, ...]:
+        # a copy: FontProperties is mutable, and its hash follows its state
+        return _svg_text_metrics(s, prop.copy(), ismath)
+
+    def _get_font_height_metrics(self, prop: FontProperties) -> tuple[float, float, float]:
+        # the hook Text._get_layout asks a renderer first (matplotlib 3.10 on); without it,
+        # the layout finds the font and reads its tables for every text it lays out
+        return _font_height_metrics(prop.copy())
+
+
+class FigureCanvas(FigureCanvasSVG):
+    """The canvas the notebooks' SVG output is drawn with (``SVG_BACKEND``): matplotlib's, with
+    the renderer that measures each text once per process."""
+
+    def print_svg(
+        self,
+        filename: str | IO[str],
+        *,
+        bbox_inches_restore: object = None,
+        metadata: dict[str, object] | None = None,
+        **_applied: object,
+    ) -> None:
+        # FigureCanvasSVG.print_svg (matplotlib 3.11) with the renderer swapped; print_figure
+        # also passes the colours and orientation it has already applied to the figure
+        with cbook.open_file_cm(filename, "w", encoding="utf-8") as fh:
+            if not cbook.file_requires_unicode(fh):
+                fh = codecs.getwriter("utf-8")(fh)
+            dpi = self.figure.dpi
+            self.figure.dpi = 72
+            width, height = self.figure.get_size_inches()
+            renderer = MixedModeRenderer(
+                self.figure,
+                width,
+                height,
+                dpi,
+                _SharedMetricsRendererSVG(
+                    width * 72, height * 72, fh, image_dpi=dpi, metadata=metadata
+                ),
+                bbox_inches_restore=bbox_inches_restore,
+            )
+            self.figure.draw(renderer)
+            renderer.finalize()
+
+
+#: This module as a matplotlib backend, for ``print_figure(..., backend=SVG_BACKEND)``.
+SVG_BACKEND = f"module://{__name__}"
+
 # Texts are measured by matplotlib's own text layout on a scratch figure at 72 dpi (a pixel is a
 # point) with the SVG backend's font metrics, the ones the pack's charts are drawn with (Agg's,
 # hinted to pixels, differ by a point or two on a long label; EDGE_PAD_PT absorbs that).
 _SCRATCH = Figure(dpi=72)
-_RENDERER = RendererSVG(1, 1, io.StringIO())
+_RENDERER = _SharedMetricsRendererSVG(1, 1, io.StringIO())
 _PROBE = Text(0, 0, "")
 _PROBE.set_figure(_SCRATCH)
 

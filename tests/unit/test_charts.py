@@ -135,7 +135,43 @@ def test_notebook_charts_are_drawn_once_without_a_tight_bounding_box() -> None:
 
     charts.use_house_style()
     svg = InteractiveShell.instance().display_formatter.formatters["image/svg+xml"]
-    assert svg.lookup_by_type(Figure).keywords == {"fmt": "svg", "bbox_inches": None}
+    assert svg.lookup_by_type(Figure).keywords == {
+        "fmt": "svg",
+        "bbox_inches": None,
+        "backend": charts.SVG_BACKEND,
+    }
+
+
+def _svg(figure, **options) -> str:
+    import io
+
+    out = io.StringIO()
+    figure.savefig(out, format="svg", metadata={"Date": None}, **options)
+    return out.getvalue()
+
+
+def test_the_notebook_svg_is_matplotlibs_own_with_texts_measured_once() -> None:
+    """The house SVG canvas keeps text sizes and font metrics from chart to chart; a chart it
+    draws is the SVG matplotlib draws, to the byte, the second time as the first."""
+    charts.use_house_style()
+    with matplotlib.rc_context({"svg.hashsalt": "test"}):
+        figure, ax = charts.new_chart()
+        ax.plot([2019, 2020, 2021], [1.5e6, 2.5e6, 2.0e6], marker="o", label="Net spend")
+        ax.plot([2019, 2021], [2.0e6, 2.0e6], linestyle="--", label="Budget,\nheld flat")
+        charts.gbp_millions_axis(ax)
+        charts.finish_chart(
+            ax,
+            title="A title long enough to be broken onto two lines when the chart is laid "
+            "out, which measures the gap between its lines",
+            xlabel="Year",
+            ylabel="£m",
+            source="LBBD",
+        )
+        expected = _svg(figure)
+        assert _svg(figure, backend=charts.SVG_BACKEND) == expected
+        # measured from the process-wide sizes this time
+        assert _svg(figure, backend=charts.SVG_BACKEND) == expected
+    assert "Budget," in expected and ">held flat<" in expected
 
 
 def test_the_layout_uses_the_limits_the_draw_will_use() -> None:
