@@ -267,14 +267,18 @@ def benchmark_table(
             ]
         )
     region_code = str(council["region_code"].dropna().iloc[-1])
+    # The year's rows and the council's, split by indicator once: filtering the whole table
+    # for each indicator cost three times as much.
+    in_years = _by_indicator(values[values["year"] == year])
+    histories = _by_indicator(council)
     rows = []
     for indicator in INDICATORS:
-        of_indicator = values[values["indicator"] == indicator.name]
-        in_year = of_indicator[of_indicator["year"] == year].set_index("la_code")["value"]
-        councils = of_indicator[
-            (of_indicator["year"] == year) & (of_indicator["geographic_level"] == LOCAL_AUTHORITY)
-        ].set_index("la_code")["value"]
-        history = of_indicator[of_indicator["la_code"] == la_code].set_index("year")["value"]
+        of_year = in_years.get(indicator.name, values.iloc[:0])
+        in_year = of_year.set_index("la_code")["value"]
+        councils = of_year[of_year["geographic_level"] == LOCAL_AUTHORITY].set_index("la_code")[
+            "value"
+        ]
+        history = histories.get(indicator.name, values.iloc[:0]).set_index("year")["value"]
         own = in_year.get(la_code, np.nan)
         rows.append(
             {
@@ -294,6 +298,11 @@ def benchmark_table(
             }
         )
     return pd.DataFrame(rows)
+
+
+def _by_indicator(values: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The rows of each indicator, in their order."""
+    return dict(tuple(values.groupby("indicator", sort=False)))  # type: ignore[arg-type]
 
 
 def _rank(values: pd.Series, la_code: str) -> float:

@@ -88,7 +88,8 @@ def run_benchmarking(
     chosen = demand.choose_methods(all_la_accuracy(tidy, reporting_month))
     view = contract_view(tidy, la_code, reporting_month, scenario, chosen=chosen)
     published = external.published_as_of(tidy, view.reporting_month)
-    values = benchmark.indicator_values(published)
+    # Every council's indicators, the same for each council's report of the month.
+    values = external.once_per_table(published, "indicator_values", benchmark.indicator_values)
     year = benchmark_year(values, view.la_code)
     similar = similar_or_none(values, view.la_code, year)
     similar_codes = list(similar["la_code"])
