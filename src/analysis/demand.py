@@ -1034,11 +1034,17 @@ def summarise_accuracy(accuracy: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _fully_scored(accuracy: pd.DataFrame, measure: str) -> pd.DataFrame:
-    """The measure's rows for the LAs on which the most methods were scored (like for like)."""
-    rows = accuracy[accuracy["measure"] == measure]
-    counts = rows.groupby("la_code")["method"].nunique()
-    return rows[rows["la_code"].isin(counts[counts == counts.max()].index)]
+def _median_mase_fully_scored(accuracy: pd.DataFrame) -> dict[str, pd.Series]:
+    """Each measure's median MASE by method over the LAs on which the most methods were scored
+    for it (like for like). Grouped once for every measure: filtering the table for each
+    measure took three quarters of the choice."""
+    methods = accuracy.groupby(["measure", "la_code"], sort=False)["method"].transform("nunique")
+    most = methods.groupby(accuracy["measure"]).transform("max")
+    medians = accuracy[methods == most].groupby(["measure", "method"])["mase"].median()
+    return {
+        str(measure): group.droplevel("measure")
+        for measure, group in medians.groupby(level="measure")
+    }
 
 
 def choose_methods(accuracy: pd.DataFrame, decimals: int = 2) -> dict[str, str]:
@@ -1065,11 +1071,12 @@ def choose_methods(accuracy: pd.DataFrame, decimals: int = 2) -> dict[str, str]:
     KeyError
         If ``accuracy`` lacks the ``measure``, ``la_code``, ``method`` or ``mase`` column.
     """
-    chosen = {}
-    for measure in dict.fromkeys(accuracy["measure"]):
-        rows = _fully_scored(accuracy, measure)
-        chosen[str(measure)] = _best_by_mase(rows.groupby("method")["mase"].median(), decimals)
-    return chosen
+    medians = _median_mase_fully_scored(accuracy)
+    none = pd.Series(dtype=float)
+    return {
+        str(measure): _best_by_mase(medians.get(str(measure), none), decimals)
+        for measure in dict.fromkeys(accuracy["measure"])
+    }
 
 
 def compare_with_naive(accuracy: pd.DataFrame, chosen: Mapping[str, str]) -> pd.DataFrame:

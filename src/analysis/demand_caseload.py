@@ -142,9 +142,9 @@ def all_la_accuracy(
     """
     month = parse_reporting_month(reporting_month).strftime("%Y-%m")
     published = external.published_as_of(tidy, month)
-    path = (
-        folder or processed_dir() / "cache"
-    ) / f"forecast_accuracy_{_accuracy_key(published)}.csv"
+    # Hashing the month's figures is most of the cost of reading the table back: once a table.
+    key = external.once_per_table(published, "accuracy_key", _accuracy_key)
+    path = (folder or processed_dir() / "cache") / f"forecast_accuracy_{key}.csv"
     if not path.is_file():
         atomic_write_bytes(path, table_to_csv_bytes(demand.backtest_all(published)))
     # read back from the file in both cases, so a first run and a later one choose alike

@@ -266,6 +266,17 @@ def test_choice_compares_methods_on_the_same_las():
     assert demand.choose_methods(accuracy_table(rows)) == {"cin": "drift"}
 
 
+def test_each_measure_compares_its_methods_on_its_own_fully_scored_las():
+    # cin was scored by three methods on E1 only, cla_starts by two on every LA: cla_starts
+    # keeps all three LAs (drift's median 0.5, not E1's 0.9), cin keeps E1 alone
+    rows = [("cin", "E1", "naive", 0.9), ("cin", "E1", "drift", 0.8), ("cin", "E1", "holt", 0.7)]
+    rows += [("cin", la, "naive", 0.1) for la in ("E2", "E3")]
+    rows += [("cla_starts", "E1", "naive", 0.6), ("cla_starts", "E1", "drift", 0.9)]
+    for la in ("E2", "E3"):
+        rows += [("cla_starts", la, "naive", 0.6), ("cla_starts", la, "drift", 0.5)]
+    assert demand.choose_methods(accuracy_table(rows)) == {"cin": "holt", "cla_starts": "drift"}
+
+
 def tidy_table() -> pd.DataFrame:
     """Three LAs: a straight line, a straight line with a suppressed year, a constant."""
     rows = []
