@@ -15,14 +15,26 @@ raised:
    declared as a pandera schema built from the spec, and the key's uniqueness.
 
 A blank published cell stays missing (NaN); it is never read as zero.
+
+A file that was read and passed its checks is kept, by the SHA-256 of its bytes and of the
+rules it was checked against, in memory and (for the bundled files in ``data/raw/``) in
+``data/processed/cache/``: every notebook of every pack reads the same seed tables, and
+checking them again (pandera's first validation in a process costs about 0.1 s) would change
+nothing. An edited file, spec or reader is always read and checked afresh; a file with
+problems is never kept.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import functools
+import hashlib
 import io
 import math
 import re
+import sys
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +44,8 @@ import pandas as pd
 import pandera.pandas as pa
 
 from analysis.errors import InputError, Problem
-from analysis.paths import display_path
+from analysis.paths import display_path, processed_dir, raw_dir
+from analysis.store import atomic_write_bytes
 
 ColumnKind = Literal["text", "category", "money", "fte", "number", "fraction", "financial_year"]
 
@@ -373,7 +386,9 @@ def read_table(path: Path, spec: TableSpec) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Typed columns in the spec's order, indexed by the file's row number (header = 1).
+        Typed columns in the spec's order, indexed by the file's row number (header = 1); a
+        copy of the table kept from an earlier read of the same bytes under the same rules,
+        when there is one.
 
     Raises
     ------
@@ -393,7 +408,77 @@ def read_table(path: Path, spec: TableSpec) -> pd.DataFrame:
                 )
             ]
         )
-    text = _decode(path.read_bytes(), file)
+    data = path.read_bytes()
+    key = f"{_file_safe(spec.name)}_{_checked_key(data, spec)}"
+    frame = _checked.get(key)
+    if frame is None:
+        kept = _cache_dir() / f"table_{key}.pkl" if _is_bundled(path) else None
+        frame = _read_kept(kept) if kept is not None else None
+        if frame is None:
+            frame = _parse_and_check(data, spec, file)
+            if kept is not None:
+                _keep(frame, kept, spec)
+        _checked[key] = frame
+        while len(_checked) > _CHECKED_IN_MEMORY:
+            _checked.popitem(last=False)
+    return frame.copy()
+
+
+#: Tables kept in memory after their checks passed, by :func:`_checked_key`; the oldest go.
+_checked: OrderedDict[str, pd.DataFrame] = OrderedDict()
+_CHECKED_IN_MEMORY = 32
+
+
+@functools.lru_cache(maxsize=64)
+def _rules_digest(spec: TableSpec) -> bytes:
+    """What a table is checked against: the spec's declaration, this reader's code and the
+    code of the modules its table-level checks live in."""
+    digest = hashlib.sha256(repr((spec.name, spec.columns, spec.key)).encode())
+    digest.update(Path(__file__).read_bytes())
+    for check in spec.checks:
+        digest.update(f"{check.__module__}.{check.__qualname__}".encode())
+        module_file = getattr(sys.modules.get(check.__module__), "__file__", None)
+        digest.update(Path(module_file).read_bytes() if module_file else b"-")
+    return digest.digest()
+
+
+def _checked_key(data: bytes, spec: TableSpec) -> str:
+    return hashlib.sha256(hashlib.sha256(data).digest() + _rules_digest(spec)).hexdigest()[:24]
+
+
+def _file_safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_")
+
+
+def _cache_dir() -> Path:
+    return processed_dir() / "cache"
+
+
+def _is_bundled(path: Path) -> bool:
+    return path.resolve().is_relative_to(raw_dir().resolve())
+
+
+def _read_kept(kept: Path) -> pd.DataFrame | None:
+    try:
+        return pd.read_pickle(kept) if kept.is_file() else None
+    except Exception:  # a truncated or unreadable copy is read and checked again, never trusted
+        return None
+
+
+def _keep(frame: pd.DataFrame, kept: Path, spec: TableSpec) -> None:
+    buffer = io.BytesIO()
+    frame.to_pickle(buffer)
+    # A read-only or full disk only costs the next run the checks again.
+    with contextlib.suppress(OSError):
+        atomic_write_bytes(kept, buffer.getvalue())
+        for stale in kept.parent.glob(f"table_{_file_safe(spec.name)}_*.pkl"):
+            if stale != kept:
+                stale.unlink(missing_ok=True)
+
+
+def _parse_and_check(data: bytes, spec: TableSpec, file: str) -> pd.DataFrame:
+    """Parse a file's bytes and check them against ``spec``, raising every problem found."""
+    text = _decode(data, file)
     records = _records(text, file)
     if not records:
         raise InputError(
