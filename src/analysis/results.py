@@ -16,7 +16,7 @@ from typing import Literal
 import pandas as pd
 
 from analysis.paths import processed_dir
-from analysis.store import atomic_write_text, write_table
+from analysis.store import atomic_write_text, write_tables
 
 Rag = Literal["red", "amber", "green"]
 
@@ -81,8 +81,6 @@ def write_results(
     output_dir: Path, tables: Mapping[str, pd.DataFrame], inputs: Iterable[Path] = ()
 ) -> list[Path]:
     """Write each result table as ``<name>.csv`` in ``output_dir``, atomically, with provenance."""
-    inputs = list(inputs)
-    return [
-        write_table(frame, Path(output_dir) / f"{name}.csv", inputs)
-        for name, frame in tables.items()
-    ]
+    return write_tables(
+        {Path(output_dir) / f"{name}.csv": frame for name, frame in tables.items()}, inputs
+    )

@@ -13,7 +13,7 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -69,10 +69,19 @@ def write_table(frame: pd.DataFrame, path: Path, inputs: Iterable[Path] = ()) ->
     inputs
         The files the table was built from; their SHA-256 go in the manifest.
     """
-    path = Path(path)
-    atomic_write_bytes(path, table_to_csv_bytes(frame))
-    record_in_manifest(path, inputs)
-    return path
+    return write_tables({Path(path): frame}, inputs)[0]
+
+
+def write_tables(tables: Mapping[Path, pd.DataFrame], inputs: Iterable[Path] = ()) -> list[Path]:
+    """Write several tables as CSV atomically (as :func:`write_table`), each folder's manifest
+    updated once for all of them: the code version asks git twice, which per table was most
+    of a notebook's time spent writing its results."""
+    paths = []
+    for path, frame in tables.items():
+        atomic_write_bytes(Path(path), table_to_csv_bytes(frame))
+        paths.append(Path(path))
+    record_in_manifest(paths, inputs)
+    return paths
 
 
 def read_manifest(folder: Path) -> dict[str, dict[str, object]]:
@@ -83,15 +92,18 @@ def read_manifest(folder: Path) -> dict[str, dict[str, object]]:
     return json.loads(manifest.read_text(encoding="utf-8"))
 
 
-def record_in_manifest(path: Path, inputs: Iterable[Path] = ()) -> None:
-    """Record a written file, its hash and its inputs' hashes in its folder's manifest."""
-    path = Path(path)
-    manifest = read_manifest(path.parent)
-    manifest[path.name] = {
-        "sha256": sha256_file(path),
-        "inputs": file_hashes(inputs),
-        "code_version": code_version(),
-    }
-    atomic_write_text(
-        path.parent / MANIFEST_NAME, json.dumps(manifest, indent=2, sort_keys=True) + "\n"
-    )
+def record_in_manifest(paths: Iterable[Path], inputs: Iterable[Path] = ()) -> None:
+    """Record written files, their hashes and their inputs' hashes in their folders' manifests."""
+    by_folder: dict[Path, list[Path]] = {}
+    for path in paths:
+        by_folder.setdefault(Path(path).parent, []).append(Path(path))
+    if not by_folder:
+        return
+    recorded = {"inputs": file_hashes(inputs), "code_version": code_version()}
+    for folder, written in by_folder.items():
+        manifest = read_manifest(folder)
+        for path in written:
+            manifest[path.name] = {"sha256": sha256_file(path), **recorded}
+        atomic_write_text(
+            folder / MANIFEST_NAME, json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+        )

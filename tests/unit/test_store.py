@@ -38,3 +38,29 @@ def test_a_failed_write_leaves_the_previous_file_whole(
         store.atomic_write_text(target, "new\n")
     assert target.read_text() == "previous\n"
     assert [p.name for p in tmp_path.iterdir()] == ["t.csv"]
+
+
+def test_write_tables_records_every_table_and_asks_for_the_code_version_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[int] = []
+    monkeypatch.setattr(store, "code_version", lambda: asked.append(1) or "git abc123")
+    source = tmp_path / "source.csv"
+    source.write_text("a\n1\n")
+    store.write_table(pd.DataFrame({"kept": [0]}), tmp_path / "out" / "earlier.csv")
+    paths = store.write_tables(
+        {
+            tmp_path / "out" / "costs.csv": pd.DataFrame({"cost_gbp": [1.5]}),
+            tmp_path / "out" / "fte.csv": pd.DataFrame({"fte": [2.0]}),
+            tmp_path / "other" / "rates.csv": pd.DataFrame({"rate": [0.1]}),
+        },
+        [source],
+    )
+    assert [p.name for p in paths] == ["costs.csv", "fte.csv", "rates.csv"]
+    assert len(asked) == 2  # once for the earlier table, once for the three
+    manifest = store.read_manifest(tmp_path / "out")
+    assert sorted(manifest) == ["costs.csv", "earlier.csv", "fte.csv"]
+    assert manifest["fte.csv"]["sha256"] == sha256_file(tmp_path / "out" / "fte.csv")
+    assert manifest["costs.csv"]["inputs"] == {str(source): sha256_file(source)}
+    assert manifest["costs.csv"]["code_version"] == "git abc123"
+    assert list(store.read_manifest(tmp_path / "other")) == ["rates.csv"]
