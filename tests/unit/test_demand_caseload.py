@@ -16,8 +16,10 @@ from analysis.demand_caseload import (
     FORECAST_MEASURES,
     all_la_accuracy,
     analyse,
+    combined_series,
     la_view,
     next_year_of,
+    value_for_year,
 )
 from analysis.errors import InputError
 from analysis.external import la_lookup, load_external, resolve_la
@@ -246,3 +248,38 @@ def test_accuracy_table_shows_the_chosen_method_beside_the_baseline(barking) -> 
     assert len(table) == len(FORECAST_MEASURES)  # 'naive' was chosen for every measure
     assert set(table["Chosen"]) == {"yes"}
     assert set(table["MAPE"]) == {"5.0%"}
+
+
+def test_a_measures_published_figures_run_on_into_its_forecast_after_the_last_one() -> None:
+    march = [pd.Timestamp(f"{year}-03-31") for year in (2022, 2023, 2024, 2025)]
+    history = pd.DataFrame(
+        {
+            "measure": ["cla_at_31_march"] * 3 + ["referrals"],
+            "period_end": march[:3] + march[:1],
+            "year": [2022, 2023, 2024, 2022],
+            "count": [400.0, 410.0, math.nan, 900.0],  # 2024 suppressed
+        }
+    )
+    forecast = pd.DataFrame(
+        {
+            "measure": ["cla_at_31_march"] * 3 + ["referrals"],
+            "period_end": march[1:] + march[1:2],
+            "forecast": [415.0, 420.0, 425.0, 950.0],
+            "upper_80": [430.0, 440.0, 450.0, 990.0],
+        }
+    )
+    combined = combined_series(history, forecast, "cla_at_31_march", "upper_80")
+    assert combined.to_dict() == {
+        march[0]: 400.0,
+        march[1]: 410.0,
+        march[2]: 440.0,
+        march[3]: 450.0,
+    }
+    assert combined.index.name == "period_end"
+    assert value_for_year(history, forecast, "cla_at_31_march", march[2], "annual") == 420.0
+    assert value_for_year(history, forecast, "referrals", march[1], "annual", "upper_80") == 990.0
+    assert math.isnan(
+        value_for_year(
+            history, forecast, "cla_at_31_march", march[0] - pd.DateOffset(years=1), "annual"
+        )
+    )
