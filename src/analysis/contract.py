@@ -82,6 +82,9 @@ BOUND_PROBABILITIES: dict[str, float] = {
 }
 BOUNDS: tuple[str, ...] = tuple(BOUND_PROBABILITIES)
 
+#: The normal score of each bound (its quantile of the standard normal), in that order.
+BOUND_SCORES: np.ndarray = norm.ppf(list(BOUND_PROBABILITIES.values()))
+
 #: Measures counted at 31 March (a year's demand is the mean of its opening and closing).
 STOCK_MEASURES: tuple[str, ...] = tuple(m for m in workforce.CASE_MEASURES if m != "referrals")
 
@@ -301,7 +304,7 @@ def probability_above(quantiles: Mapping[str, float], threshold: float) -> float
     if np.isnan(values).any() or threshold is None or math.isnan(float(threshold)):
         return math.nan
     values = np.sort(values)
-    scores = norm.ppf(list(BOUND_PROBABILITIES.values()))
+    scores = BOUND_SCORES
     if values[-1] == values[0]:
         return 1.0 if values[0] > threshold else 0.0
     if threshold <= values[0] or threshold >= values[-1]:
@@ -394,14 +397,15 @@ def at_normal_score(quantiles: np.ndarray, scores: np.ndarray) -> np.ndarray:
     linear between the bounds' scores, along the outer segments beyond them, never below 0.
     The inverse of the reading :func:`probability_above` makes."""
     values = np.sort(np.asarray(quantiles, dtype=float))
-    knots = norm.ppf(list(BOUND_PROBABILITIES.values()))
-    inside = np.interp(scores, knots, values)
+    knots = BOUND_SCORES
+    result = np.interp(scores, knots, values)
     low_slope = (values[1] - values[0]) / (knots[1] - knots[0])
     high_slope = (values[-1] - values[-2]) / (knots[-1] - knots[-2])
-    below = values[0] + (scores - knots[0]) * low_slope
-    above = values[-1] + (scores - knots[-1]) * high_slope
-    result = np.where(scores < knots[0], below, np.where(scores > knots[-1], above, inside))
-    return np.maximum(result, 0.0)
+    # Only the scores beyond the outer bounds (one in twenty) are extrapolated.
+    below, above = scores < knots[0], scores > knots[-1]
+    result[below] = values[0] + (scores[below] - knots[0]) * low_slope
+    result[above] = values[-1] + (scores[above] - knots[-1]) * high_slope
+    return np.maximum(result, 0.0, out=result)
 
 
 def _draw_prices(scenario: Scenario, draws: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
