@@ -9,7 +9,10 @@ Every chart is laid out once, without drawing it: ``finish_chart`` measures the 
 axes (tick labels, axis labels, titles, outside legends, the source line) and sets the margins
 so that nothing is clipped. matplotlib's ``tight_layout`` and the notebook's default
 ``bbox_inches="tight"`` reach the same result by laying every chart out three times (two draws
-and a layout pass), which made charts the largest part of a pack's run.
+and a layout pass), which made charts the largest part of a pack's run. The layout works out
+the tick labels without making matplotlib's Tick objects (five artists each), and leaves each
+axis with the ticks it shows, so the draw makes only those. Notebooks draw the SVG with this
+module's ``FigureCanvas``, which measures each text once per process instead of once per chart.
 """
 
 from __future__ import annotations
@@ -27,15 +30,15 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib import cbook
 from matplotlib.axes import Axes
-from matplotlib.axis import Axis
+from matplotlib.axis import Axis, Tick
 from matplotlib.backends.backend_mixed import MixedModeRenderer
 from matplotlib.backends.backend_svg import FigureCanvasSVG, RendererSVG
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties, fontManager, get_font
 from matplotlib.legend import Legend
 from matplotlib.text import Text
-from matplotlib.ticker import FuncFormatter
-from matplotlib.transforms import Bbox
+from matplotlib.ticker import FixedFormatter, FixedLocator, FuncFormatter, NullLocator
+from matplotlib.transforms import Bbox, _interval_contains_close
 
 #: Okabe-Ito colour-blind-safe palette (black last: used for reference lines).
 PALETTE: tuple[str, ...] = (
@@ -292,16 +295,18 @@ def _measure(
     return extent.width, extent.height
 
 
+def _size_as(text: Text, string: str) -> tuple[float, float]:
+    """Width and height in points of ``string`` set in ``text``'s font, rotation and spacing."""
+    return _measure(
+        string, text.get_fontproperties().copy(), text.get_rotation(), text.get_linespacing()
+    )
+
+
 def text_size_pt(text: Text) -> tuple[float, float]:
     """Width and height in points of a text's (rotated) bounding box, without drawing it."""
     if not text.get_visible() or not text.get_text():
         return 0.0, 0.0
-    return _measure(
-        text.get_text(),
-        text.get_fontproperties().copy(),
-        text.get_rotation(),
-        text.get_linespacing(),
-    )
+    return _size_as(text, text.get_text())
 
 
 def _box(size: tuple[float, float], x: float, y: float, ha: str, va: str) -> Bbox:
@@ -319,6 +324,50 @@ def _text_box(text: Text, x: float, y: float) -> Bbox | None:
     return _box(size, x, y, text.get_horizontalalignment(), text.get_verticalalignment())
 
 
+class _Ticks(NamedTuple):
+    """The major or minor ticks an axis will draw: where, labelled how, and the tick whose
+    label properties and padding every one of them takes."""
+
+    major: bool
+    prototype: Tick
+    locations: list[float]
+    labels: list[str]
+    located: int  # how many locations the locator gave, in view or not
+
+
+def _ticks_in_view(axis: Axis) -> list[_Ticks]:
+    """The ticks the next draw will show, located, labelled and kept to the view as
+    ``Axis._update_ticks`` does, without making a Tick object per location as it does: making
+    them was most of a chart's layout, and the draw makes those it shows anyway."""
+    transform = axis.get_transform()
+    view = transform.transform(sorted(axis.get_view_interval()))
+    groups = []
+    for major, ticker, settings in (
+        (True, axis.major, axis._major_tick_kw),
+        (False, axis.minor, axis._minor_tick_kw),
+    ):
+        if not Axis._tick_group_visible(settings) or isinstance(ticker.locator, NullLocator):
+            continue
+        locations = list(axis.get_majorticklocs() if major else axis.get_minorticklocs())
+        labels = ticker.formatter.format_ticks(locations)
+        shown = [
+            (location, label)
+            for location, label in zip(locations, labels, strict=True)
+            if _interval_contains_close(view, transform.transform(location))
+        ]
+        prototype = (axis.majorTicks if major else axis.minorTicks)[0]
+        groups.append(
+            _Ticks(
+                major,
+                prototype,
+                [location for location, _label in shown],
+                [label for _location, label in shown],
+                len(locations),
+            )
+        )
+    return groups
+
+
 def _tick_boxes(axis: Axis, width: float, height: float) -> tuple[list[Bbox], list[Bbox]]:
     """Boxes of the tick labels the next draw will show: (bottom or left, top or right)."""
     ax = axis.axes
@@ -326,24 +375,42 @@ def _tick_boxes(axis: Axis, width: float, height: float) -> tuple[list[Bbox], li
     to_axes = (ax.get_xaxis_transform() if is_x else ax.get_yaxis_transform()) - ax.transAxes
     near: list[Bbox] = []
     far: list[Bbox] = []
-    # the ticks Axis.draw will show, located and labelled as it does
-    for tick in axis._update_ticks():
-        location = tick.get_loc()
-        offset = tick.get_tick_padding() + tick.get_pad()
-        if is_x:
-            along = to_axes.transform((location, 0.0))[0] * width
-            spots = (
-                (tick.label1, along, -offset, near),
-                (tick.label2, along, height + offset, far),
-            )
-        else:
-            along = to_axes.transform((0.0, location))[1] * height
-            spots = ((tick.label1, -offset, along, near), (tick.label2, width + offset, along, far))
-        for label, x, y, boxes in spots:
-            box = _text_box(label, x, y) if label.get_visible() else None
-            if box is not None:
-                boxes.append(box)
+    for ticks in _ticks_in_view(axis):
+        offset = ticks.prototype.get_tick_padding() + ticks.prototype.get_pad()
+        label1, label2 = ticks.prototype.label1, ticks.prototype.label2
+        for location, label in zip(ticks.locations, ticks.labels, strict=True):
+            if is_x:
+                along = to_axes.transform((location, 0.0))[0] * width
+                spots = ((label1, along, -offset, near), (label2, along, height + offset, far))
+            else:
+                along = to_axes.transform((0.0, location))[1] * height
+                spots = ((label1, -offset, along, near), (label2, width + offset, along, far))
+            for template, x, y, boxes in spots:
+                if template.get_visible() and label:
+                    size = _size_as(template, label)
+                    ha, va = template.get_horizontalalignment(), template.get_verticalalignment()
+                    boxes.append(_box(size, x, y, ha, va))
     return near, far
+
+
+def _keep_ticks_in_view(axis: Axis) -> None:
+    """Fix an axis' ticks to those it shows at its laid-out size, labelled as they are.
+
+    A locator gives a location or two beyond each end of the view, and the draw makes a Tick
+    object (five artists) for each before leaving it out: a quarter of the ticks made.
+    """
+    for ticks in _ticks_in_view(axis):
+        if len(ticks.locations) == ticks.located:
+            continue
+        formatter = FixedFormatter(ticks.labels)
+        ticker = axis.major if ticks.major else axis.minor
+        formatter.set_offset_string(ticker.formatter.get_offset())
+        if ticks.major:
+            axis.set_major_locator(FixedLocator(ticks.locations))
+            axis.set_major_formatter(formatter)
+        else:
+            axis.set_minor_locator(FixedLocator(ticks.locations))
+            axis.set_minor_formatter(formatter)
 
 
 def _legend_box(legend: Legend, ax: Axes, width: float, height: float) -> Bbox | None:
@@ -577,3 +644,6 @@ def fit_margins(figure: Figure, source_line: Text) -> None:
     for _attempt in range(4):
         if not _place(axes, figure_width, figure_height, bottom):
             break
+    for ax in axes:
+        _keep_ticks_in_view(ax.xaxis)
+        _keep_ticks_in_view(ax.yaxis)

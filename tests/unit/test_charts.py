@@ -213,3 +213,25 @@ def test_axes_in_more_than_one_row_are_refused() -> None:
     _figure, (top, _bottom) = plt.subplots(2, 1)
     with pytest.raises(ValueError, match="one row"):
         charts.finish_chart(top, title="Cost", xlabel="Year", ylabel="£m", source="LBBD")
+
+
+def test_the_layout_keeps_only_the_ticks_the_chart_shows() -> None:
+    """The locator also gives ticks beyond the view, which the draw would make and leave out;
+    the laid-out axis keeps those it shows, labelled as before, and draws the same SVG."""
+    charts.use_house_style()
+    figure, ax = charts.new_chart()
+    ax.plot([2019, 2020, 2021, 2022], [0.9e6, 2.45e6, 1.7e6, 2.2e6], label="Net spend")
+    charts.gbp_millions_axis(ax)
+    locators = [(a.get_major_locator(), a.get_major_formatter()) for a in (ax.xaxis, ax.yaxis)]
+    assert len(ax.yaxis.get_majorticklocs()) == 10  # £0.8m to £2.6m, two outside the view
+    charts.finish_chart(ax, title="Cost", xlabel="Year", ylabel="£m", source="LBBD")
+    with matplotlib.rc_context({"svg.hashsalt": "test"}):
+        kept = _svg(figure, backend=charts.SVG_BACKEND)
+        labels = [label.get_text() for label in ax.get_yticklabels()]
+        assert labels == ["£1.0m", "£1.2m", "£1.4m", "£1.6m", "£1.8m", "£2.0m", "£2.2m", "£2.4m"]
+        # the draw made a Tick object for each tick shown and no more
+        assert len(ax.yaxis.majorTicks) == 8
+        for axis, (locator, formatter) in zip((ax.xaxis, ax.yaxis), locators, strict=True):
+            axis.set_major_locator(locator)
+            axis.set_major_formatter(formatter)
+        assert _svg(figure, backend=charts.SVG_BACKEND) == kept
