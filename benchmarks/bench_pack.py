@@ -4,7 +4,9 @@
   workbook, index, hashes), as ``csc-finance pack --month`` runs it;
 * **floor**: the same pack with every notebook's body emptied: the parameters cell, the
   Markdown and the import statements stay, so what is left is kernel start, imports, export
-  and publishing; the difference is the notebooks' own work;
+  and publishing; the difference is the notebooks' own work. Pack and floor are run in turn
+  ``--repeats`` times (3 by default) and the medians compared, so one disturbed run on a
+  shared machine does not decide the ratio;
 * **batch**: ``run_batch`` over 12 consecutive months with ``jobs=1`` and ``jobs=2``.
 
 Targets (issue 5): the pack costs at most 1.5x its floor, each HTML report is under 2 MB,
@@ -14,13 +16,15 @@ this process and its children (the kernels), which a busy shared machine disturb
 Writes ``benchmarks/results/pack.json`` and prints the Markdown section for
 ``docs/performance.md``.
 
-Run: ``python benchmarks/bench_pack.py [--month 2025-03] [--batch-months 12] [--skip-batch]``
+Run: ``python benchmarks/bench_pack.py [--month 2025-03] [--repeats 3] [--batch-months 12]
+[--skip-batch]``
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import statistics
 import tempfile
 from pathlib import Path
 
@@ -73,6 +77,7 @@ def write_floor_notebooks(source_folder: Path, target: Path) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--month", default="latest", help="the month of the single pack")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of pack and floor each")
     parser.add_argument("--batch-months", type=int, default=12, help="months in the batch")
     parser.add_argument("--skip-batch", action="store_true", help="time only pack and floor")
     args = parser.parse_args(argv)
@@ -92,20 +97,40 @@ def main(argv: list[str] | None = None) -> int:
         )
         write_floor_notebooks(notebooks_dir(), root / "floor_notebooks")
 
-        # One untimed floor run first, so both timed runs find warm disk caches.
+        # One untimed run of each first, so the timed runs find warm disk caches.
         run_pack(month, floor_options, progress=quiet)
-        result, pack_s, pack_cpu = timed(lambda: run_pack(month, options, progress=quiet))
-        _floor, floor_s, floor_cpu = timed(lambda: run_pack(month, floor_options, progress=quiet))
+        run_pack(month, options, progress=quiet)
+        runs: dict[str, list[tuple[float, float]]] = {"pack": [], "floor": []}
+        results = []
+        for _ in range(args.repeats):
+            result, pack_s, pack_cpu = timed(lambda: run_pack(month, options, progress=quiet))
+            results.append(result)
+            runs["pack"].append((pack_s, pack_cpu))
+            _floor, floor_s, floor_cpu = timed(
+                lambda: run_pack(month, floor_options, progress=quiet)
+            )
+            runs["floor"].append((floor_s, floor_cpu))
+        pack_s, pack_cpu = (statistics.median(t) for t in zip(*runs["pack"], strict=True))
+        floor_s, floor_cpu = (statistics.median(t) for t in zip(*runs["floor"], strict=True))
         html = {run.html: (result.folder / run.html).stat().st_size for run in result.notebooks}
         html["index.html"] = (result.folder / "index.html").stat().st_size
         figures["pack"] = {
+            "repeats": args.repeats,
+            "pack_runs_s": [round(wall, 1) for wall, _cpu in runs["pack"]],
+            "floor_runs_s": [round(wall, 1) for wall, _cpu in runs["floor"]],
             "pack_s": round(pack_s, 1),
             "pack_cpu_s": round(pack_cpu, 1),
             "floor_s": round(floor_s, 1),
             "floor_cpu_s": round(floor_cpu, 1),
             "pack_over_floor": round(pack_s / floor_s, 2),
             "pack_over_floor_cpu": round(pack_cpu / floor_cpu, 2),
-            "notebook_s": {run.notebook: run.seconds for run in result.notebooks},
+            "notebook_s": {
+                name: statistics.median(
+                    next(run.seconds for run in r.notebooks if run.notebook == name)
+                    for r in results
+                )
+                for name in figures["notebooks"]
+            },
             "html_bytes": html,
             "largest_html_bytes": max(html.values()),
             "load_average_after": load_average(),
@@ -164,6 +189,10 @@ def markdown_section(figures: dict) -> str:
         "started (the machine was shared), so wall times are pessimistic. CPU time counts "
         "this process and its kernels.",
         "",
+        f"Pack and floor were each run {pack['repeats']} times, in turn; the table gives the "
+        f"medians (pack runs {', '.join(map(str, pack['pack_runs_s']))} s, floor runs "
+        f"{', '.join(map(str, pack['floor_runs_s']))} s).",
+        "",
         "| measure | wall s | CPU s | target |",
         "|---|---:|---:|---|",
         f"| pack, one month | {pack['pack_s']} | {pack['pack_cpu_s']} | |",
@@ -186,7 +215,7 @@ def markdown_section(figures: dict) -> str:
         failed = {**batch["jobs_1_failed"], **batch["jobs_2_failed"]}
         if failed:
             lines += ["", f"Months that failed during the batch: {', '.join(sorted(failed))}."]
-    lines += ["", "Each notebook's run in the single pack (seconds, papermill only):", ""]
+    lines += ["", "Each notebook's run in the single pack (median seconds, papermill only):", ""]
     lines += [f"- {name}: {seconds}" for name, seconds in pack["notebook_s"].items()]
     lines += ["", f"HTML sizes (target under {HTML_LIMIT_BYTES / 1e6:.0f} MB each):", ""]
     lines += [f"- {name}: {size / 1e6:.2f} MB" for name, size in pack["html_bytes"].items()]
