@@ -259,12 +259,11 @@ def protect_rates(
         ``values`` with the hidden rates set to NaN and a ``symbol`` column (``""``, or the
         disclosure symbol of the count: ``c``).
     """
-    wanted = list(dict.fromkeys(la_codes))
-    counts = published[
-        published["la_code"].isin(wanted)
-        & published["measure"].isin(list(RATE_COUNTS.values()))
-        & published["value"].notna()
-        & (published["geographic_level"] == LOCAL_AUTHORITY)
+    shown = published.iloc[external.row_index(published).of_codes(la_codes)]
+    counts = shown[
+        shown["measure"].isin(list(RATE_COUNTS.values()))
+        & shown["value"].notna()
+        & (shown["geographic_level"] == LOCAL_AUTHORITY)
     ]
     if "edition" in counts.columns:
         counts = counts.sort_values("edition")
@@ -287,10 +286,14 @@ def protect_rates(
     }
     if not keys:
         return protected
-    index = list(
-        zip(values["la_code"], values["indicator"], values["year"].astype(int), strict=True)
-    )
-    symbols = [keys.get(key, "") for key in index]
+    # Only the rows of councils with a hidden count are looked up, not every council's.
+    candidates = values["la_code"].isin({code for code, _, _ in keys}).to_numpy(dtype=bool)
+    rows = values[candidates]
+    symbols = np.full(len(values), "", dtype=object)
+    symbols[candidates] = [
+        keys.get(key, "")
+        for key in zip(rows["la_code"], rows["indicator"], rows["year"].astype(int), strict=True)
+    ]
     protected["symbol"] = symbols
     protected.loc[protected["symbol"] != "", "value"] = np.nan
     return protected

@@ -1413,6 +1413,10 @@ class RowIndex:
         """The rows whose ``la_code`` is ``code`` (any geographic level)."""
         return self.by_code.get(code, _NO_ROWS)
 
+    def of_codes(self, codes: Iterable[str]) -> np.ndarray:
+        """The rows whose ``la_code`` is any of ``codes``, in table order."""
+        return np.unique(np.concatenate([_NO_ROWS, *(self.of_code(c) for c in codes)]))
+
     def of_la_number(self, number: int) -> np.ndarray:
         """The local-authority rows whose ``old_la_code`` (DfE LA number) is ``number``."""
         return self.by_la_number.get(number, _NO_ROWS)
@@ -1428,7 +1432,8 @@ _NO_ROWS = np.empty(0, dtype=np.intp)
 
 def _build_row_index(tidy: pd.DataFrame) -> RowIndex:
     is_la = (tidy["geographic_level"] == LOCAL_AUTHORITY).to_numpy(dtype=bool)
-    numbers = tidy["old_la_code"].where(is_la)
+    # a council's own extract, or a test's table, may have no DfE LA numbers
+    numbers = tidy["old_la_code"].where(is_la) if "old_la_code" in tidy else pd.Series()
     by_code = tidy.groupby("la_code", sort=False).indices
     members: dict[str, list[np.ndarray]] = {}
     for text, positions in by_code.items():

@@ -7,6 +7,7 @@ import math
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -175,6 +176,10 @@ def test_the_row_index_finds_a_councils_rows_by_code_number_and_joint_return(tid
     assert set(joint["la_code"]) == {"E06000061 / E06000062"}
     assert len(joint) == (tidy["la_code"] == "E06000061 / E06000062").sum()
     assert len(index.of_code("E09999999")) == len(index.of_joint_member(BARKING)) == 0
+    both = index.of_codes([BARKING, external.ENGLAND_CODE, "E09999999"])
+    expected = np.flatnonzero(tidy["la_code"].isin([BARKING, external.ENGLAND_CODE]).to_numpy())
+    assert np.array_equal(both, expected)
+    assert len(index.of_codes([])) == 0
     assert len(index.not_la) == (tidy["geographic_level"] != external.LOCAL_AUTHORITY).sum()
 
 
