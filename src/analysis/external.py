@@ -1452,6 +1452,11 @@ def row_index(tidy: pd.DataFrame) -> RowIndex:
     return once_per_table(tidy, "row_index", _build_row_index)
 
 
+def rows_of(tidy: pd.DataFrame, la_code: str) -> pd.DataFrame:
+    """The rows whose ``la_code`` is ``la_code`` (any geographic level), in table order."""
+    return tidy.iloc[row_index(tidy).of_code(la_code)]
+
+
 def latest_values(tidy: pd.DataFrame) -> pd.DataFrame:
     """Keep one row per geography, period end and measure: the one from the latest edition.
 

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Literal
 import pandas as pd
 
 from analysis.errors import InputError, Problem
+from analysis.external import rows_of
 from analysis.periods import financial_year_label
 
 if TYPE_CHECKING:
@@ -186,18 +187,18 @@ def placement_mix(
     """
     if source == "england":
         measures = ENGLAND_PLACEMENT_MEASURES
-        rows = tidy[(tidy["la_code"] == ENGLAND_CODE) & tidy["measure"].isin(list(measures))]
-        total_measure = "cla_placement_total_children"
-        totals = tidy[(tidy["la_code"] == ENGLAND_CODE) & (tidy["measure"] == total_measure)]
+        own = rows_of(tidy, ENGLAND_CODE)
+        rows = own[own["measure"].isin(list(measures))]
+        totals = own[own["measure"] == "cla_placement_total_children"]
     elif source == "la":
         if not la_code:
             raise ValueError("placement_mix(source='la') needs la_code")
         measures = SFR_PLACEMENT_MEASURES
-        rows = tidy[(tidy["la_code"] == la_code) & tidy["measure"].isin(list(measures))]
-        totals = tidy[
-            (tidy["la_code"] == la_code)
-            & (tidy["measure"] == "cla_at_31_march")
-            & tidy["source_file"].str.contains("sfr_underlying", regex=False)
+        own = rows_of(tidy, la_code)
+        rows = own[own["measure"].isin(list(measures))]
+        totals = own[
+            (own["measure"] == "cla_at_31_march")
+            & own["source_file"].str.contains("sfr_underlying", regex=False)
         ]
     else:
         raise ValueError(f"placement mix source must be 'england' or 'la', not {source!r}")
@@ -403,7 +404,8 @@ def budget_and_outturn(tidy: pd.DataFrame, la_code: str) -> pd.DataFrame:
         "csc_budget_children_looked_after_gbp_k": "cla_budget_gbp",
         "csc_net_outturn_gbp_k": "csc_net_outturn_gbp",
     }
-    rows = tidy[(tidy["la_code"] == la_code) & tidy["measure"].isin(list(wanted))]
+    own = rows_of(tidy, la_code)
+    rows = own[own["measure"].isin(list(wanted))]
     columns = ["financial_year", *wanted.values(), "source_files"]
     if rows.empty:
         return pd.DataFrame(columns=columns)

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Literal
 import pandas as pd
 
 from analysis.errors import InputError, Problem
+from analysis.external import rows_of
 
 if TYPE_CHECKING:
     from analysis.scenario import Scenario
@@ -591,10 +592,8 @@ def actual_from_published(
     InputError
         When the table has no in-post figure for the LA (and year).
     """
-    rows = tidy[
-        (tidy["la_code"] == la_code)
-        & tidy["measure"].isin([*PUBLISHED_WORKFORCE_MEASURES, "vacancy_rate_pct"])
-    ]
+    own = rows_of(tidy, la_code)
+    rows = own[own["measure"].isin([*PUBLISHED_WORKFORCE_MEASURES, "vacancy_rate_pct"])]
     in_post = rows[(rows["measure"] == "sw_fte_in_post") & rows["value"].notna()]
     if year is not None:
         in_post = in_post[in_post["year"] == int(year)]
@@ -666,7 +665,8 @@ def published_caseloads(tidy: pd.DataFrame, codes: Mapping[str, str]) -> pd.Data
     wanted = ["caseload_per_fte", "cases_held", "case_holders_fte"]
     frames = []
     for label, code in codes.items():
-        rows = tidy[(tidy["la_code"] == code) & tidy["measure"].isin(wanted)]
+        own = rows_of(tidy, code)
+        rows = own[own["measure"].isin(wanted)]
         if rows.empty:
             continue
         wide = rows.pivot_table(

@@ -180,6 +180,7 @@ def test_the_row_index_finds_a_councils_rows_by_code_number_and_joint_return(tid
     expected = np.flatnonzero(tidy["la_code"].isin([BARKING, external.ENGLAND_CODE]).to_numpy())
     assert np.array_equal(both, expected)
     assert len(index.of_codes([])) == 0
+    pd.testing.assert_frame_equal(external.rows_of(tidy, BARKING), tidy[tidy["la_code"] == BARKING])
     assert len(index.not_la) == (tidy["geographic_level"] != external.LOCAL_AUTHORITY).sum()
 
 
