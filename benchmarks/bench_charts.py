@@ -4,7 +4,8 @@ inline backend, the house style's SVG output), with each chart's layout and rend
 Each notebook runs in a process of its own, as in its own kernel (the analysis modules keep
 caches). Per notebook: the CPU seconds of every cell after the imports cell (the notebook's own
 work, what the pack costs above its floor) and of the cells that draw charts. Per chart: the
-layout (``analysis.charts.fit_margins``, which also creates the ticks the drawing then reuses),
+layout (``analysis.charts.fit_margins``, which works out the tick labels and fixes each axis to the
+ticks it shows; the draw then makes those ticks, so part of their cost counts as rendering),
 the rendering to SVG (the notebook's display formatter) and the SVG's size. Figures go to
 ``benchmarks/results/charts.json``; the Markdown table is printed for ``docs/performance.md``.
 
