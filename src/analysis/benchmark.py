@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import InputError, Problem
+from analysis.external import once_per_table
 
 ENGLAND_CODE = "E92000001"
 LOCAL_AUTHORITY = "Local authority"
@@ -191,7 +192,10 @@ def similar_councils(
     InputError
         When ``la_code`` lacks a feature in ``year``.
     """
-    features = similarity_features(values, year)
+    # every council's features are the same for each council's report of the month
+    features = once_per_table(
+        values, f"similarity_features {year}", lambda table: similarity_features(table, year)
+    )
     if la_code not in features.index:
         raise InputError(
             [

@@ -99,6 +99,14 @@ def test_similar_councils_are_the_nearest_in_standardised_features() -> None:
     assert similar.loc[0, "log_population_0_17"] == pytest.approx(math.log(51_000))
 
 
+def test_similar_councils_of_each_council_from_one_table_are_its_own() -> None:
+    values = _toy_values()
+    first = benchmark.similar_councils(values, "A", 2024, count=2)
+    second = benchmark.similar_councils(values, "B", 2024, count=2)  # features reused
+    pd.testing.assert_frame_equal(second, benchmark.similar_councils(_toy_values(), "B", 2024, 2))
+    assert "B" not in second["la_code"].tolist() and "A" not in first["la_code"].tolist()
+
+
 def test_a_council_without_features_gets_a_clear_error() -> None:
     with pytest.raises(InputError, match="ZZZ.*similar councils"):
         benchmark.similar_councils(_toy_values(), "ZZZ", 2024)
