@@ -806,6 +806,30 @@ def expected_variance(model: SensitivityModel) -> dict[str, float]:
 # ---- the demand the staffing is sized for ----------------------------------------------------
 
 
+def _first_published(tidy: pd.DataFrame, measures: Iterable[str]) -> pd.Series:
+    """When each period's figure of each of ``measures`` was first published, for any
+    geography: ``published`` by ``measure`` and ``period_end``. One pass over the published
+    table for every measure: a comparison of every row's measure per measure was most of the
+    time of finding a council's cases."""
+    rows = tidy["measure"].isin(list(measures)).to_numpy(dtype=bool)
+    chosen = tidy.loc[rows, ["measure", "period_end", "published"]]
+    return chosen.groupby(["measure", "period_end"])["published"].min()
+
+
+def _series_problems(tidy: pd.DataFrame, la_code: str, measures: Iterable[str]) -> list[Problem]:
+    """What :func:`analysis.external.series` finds wrong with each of ``measures`` for
+    ``la_code`` (a measure not published for it, with the close matches)."""
+    from analysis import external
+
+    problems = []
+    for measure in measures:
+        try:
+            external.series(tidy, la_code, measure)
+        except InputError as exc:
+            problems += exc.problems
+    return problems
+
+
 def published_cases(
     tidy: pd.DataFrame, scenario: Scenario, reporting_month: str
 ) -> tuple[pd.DataFrame, list[str]]:
@@ -832,17 +856,17 @@ def published_cases(
 
     la_code = scenario.settings.la_code
     month = pd.Timestamp(external.published_as_of(tidy, reporting_month)["published"].max())
+    # the council's rows are found once for all the measures, not once a measure
+    found = external.series_of_measures(tidy, la_code, workforce.CASE_MEASURES)
+    missing = [measure for measure in workforce.CASE_MEASURES if measure not in found]
+    if missing:
+        raise InputError(_series_problems(tidy, la_code, missing))
+    published_by_period = _first_published(tidy, workforce.CASE_MEASURES)
     measures: dict[str, float] = {}
     notes: list[str] = []
-    problems = []
     for measure in workforce.CASE_MEASURES:
-        try:
-            values = external.series(tidy, la_code, measure).dropna()
-        except InputError as exc:
-            problems += exc.problems
-            continue
-        rows = tidy[(tidy["measure"] == measure) & tidy["period_end"].isin(values.index)]
-        published = rows.groupby("period_end")["published"].min().reindex(values.index)
+        values = found[measure].dropna()
+        published = published_by_period[measure].reindex(values.index)
         known = values[published <= month]
         if known.empty:
             notes.append(
@@ -851,8 +875,6 @@ def published_cases(
             )
             known = values.iloc[:1]
         measures[measure] = float(known.iloc[-1])
-    if problems:
-        raise InputError(problems)
     return workforce.cases_by_team(measures, workforce.workforce_parameters(scenario)), notes
 
 

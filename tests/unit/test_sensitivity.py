@@ -356,3 +356,46 @@ def test_published_cases_as_of_the_month_with_a_note_for_later_figures(scenario)
     )
     with pytest.raises(InputError, match="reporting_month"):
         sensitivity.published_cases(tidy, scenario, "Sept 2019")
+
+
+def test_a_demand_measure_the_council_lacks_is_named_by_the_published_tables_check(scenario):
+    from analysis import external
+
+    tidy = external.load_external()
+    without = tidy[tidy["measure"] != "care_leavers_19_21"]
+    with pytest.raises(InputError) as caught:
+        sensitivity.published_cases(without, scenario, "2025-03")
+    assert [(p.column, p.value) for p in caught.value.problems] == [
+        ("measure", "care_leavers_19_21")
+    ]
+    assert "a measure published for E09000002" in caught.value.problems[0].expected
+
+
+def test_first_published_is_the_earliest_edition_of_each_measures_period_anywhere():
+    day = pd.Timestamp
+    tidy = pd.DataFrame(
+        {
+            "la_code": ["E09000002", "E92000001", "E09000002", "E09000002", "E09000002"],
+            "measure": ["referrals", "referrals", "referrals", "cla_at_31_march", "other"],
+            "period_end": [
+                day("2020-03-31"),
+                day("2020-03-31"),
+                day("2021-03-31"),
+                day("2020-03-31"),
+                day("2020-03-31"),
+            ],
+            "published": [
+                day("2020-11-01"),
+                day("2020-10-01"),
+                day("2021-11-01"),
+                day("2020-12-01"),
+                day("2019-01-01"),
+            ],
+        }
+    )
+    first = sensitivity._first_published(tidy, ["referrals", "cla_at_31_march"])
+    assert first.to_dict() == {
+        ("cla_at_31_march", day("2020-03-31")): day("2020-12-01"),
+        ("referrals", day("2020-03-31")): day("2020-10-01"),
+        ("referrals", day("2021-03-31")): day("2021-11-01"),
+    }
