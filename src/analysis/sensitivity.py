@@ -59,7 +59,7 @@ Methods
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -364,14 +364,24 @@ def base_point(model: SensitivityModel) -> pd.DataFrame:
 # ---- staffing: the workforce model's required FTE --------------------------------------------
 
 
-def workforce_ratio(model: SensitivityModel, name: str, value: float) -> float:
-    """Required case-holding FTE (allowances included) with ``name`` at ``value``, over that
-    at the scenario's values, for the model's cases (fractional teams, so FTE move smoothly).
+def _case_holding_fte(cases: pd.DataFrame, scenario: Scenario) -> float:
+    """Required case-holding FTE (allowances included) for ``cases`` under ``scenario``'s
+    workforce assumptions, in fractional teams so that the FTE move smoothly."""
+    required = workforce.required_fte(
+        cases, workforce.workforce_parameters(scenario), manager_rounding="ratio"
+    )
+    return workforce.case_holding_fte(required, with_allowances=True)
+
+
+def workforce_ratios(model: SensitivityModel, points: Sequence[tuple[str, float]]) -> np.ndarray:
+    """:func:`workforce_ratio` of each (assumption name, value) in ``points``, the FTE at the
+    scenario's values worked out once for all of them (it was half of the tornado's time).
 
     Raises
     ------
     InputError
-        When ``value`` is outside the assumption's range, or the model has no cases.
+        When a value is outside its assumption's range, or the model has no cases (one
+        problem per point).
     """
     if model.cases is None:
         raise InputError(
@@ -382,16 +392,27 @@ def workforce_ratio(model: SensitivityModel, name: str, value: float) -> float:
                     value,
                     "cases by team to size the workforce from (build the model with cases)",
                 )
+                for name, value in points
             ]
         )
+    cases, scenario = model.cases, model.scenario
+    base = _case_holding_fte(cases, scenario)
+    return np.array(
+        [_case_holding_fte(cases, scenario.with_values(**{n: v})) / base for n, v in points],
+        dtype=float,
+    )
 
-    def fte(scenario: Scenario) -> float:
-        required = workforce.required_fte(
-            model.cases, workforce.workforce_parameters(scenario), manager_rounding="ratio"
-        )
-        return workforce.case_holding_fte(required, with_allowances=True)
 
-    return fte(model.scenario.with_values(**{name: value})) / fte(model.scenario)
+def workforce_ratio(model: SensitivityModel, name: str, value: float) -> float:
+    """Required case-holding FTE (allowances included) with ``name`` at ``value``, over that
+    at the scenario's values, for the model's cases (fractional teams, so FTE move smoothly).
+
+    Raises
+    ------
+    InputError
+        When ``value`` is outside the assumption's range, or the model has no cases.
+    """
+    return float(workforce_ratios(model, [(name, value)])[0])
 
 
 # ---- two-way grid ----------------------------------------------------------------------------
@@ -544,15 +565,21 @@ def one_way(model: SensitivityModel) -> pd.DataFrame:
         swing within the structure).
     """
     names = one_way_assumptions(model)
-    labels = [(name, end) for name in names for end in ("low", "high")]
-    values = {name: np.full(len(labels), model.value(name)) for name in COST_SIDE_ASSUMPTIONS}
-    ratio = np.ones(len(labels))
-    for index, (name, end) in enumerate(labels):
-        point = float(getattr(model.scenario.assumption(name), end))
+    points = [
+        (name, float(getattr(model.scenario.assumption(name), end)))
+        for name in names
+        for end in ("low", "high")
+    ]
+    values = {name: np.full(len(points), model.value(name)) for name in COST_SIDE_ASSUMPTIONS}
+    staffing_points = []
+    for index, (name, point) in enumerate(points):
         if name in COST_SIDE_ASSUMPTIONS:
             values[name][index] = point
         else:
-            ratio[index] = workforce_ratio(model, name, point)
+            staffing_points.append(index)
+    ratio = np.ones(len(points))
+    if staffing_points:
+        ratio[staffing_points] = workforce_ratios(model, [points[i] for i in staffing_points])
     values["workforce_ratio"] = ratio
     results = evaluate(model, values)
     now = evaluate(model, {})

@@ -191,6 +191,33 @@ def test_tornado_with_cases_moves_staffing_by_caseload_target(scenario, publishe
     )
 
 
+def test_workforce_ratios_scale_with_the_allowances_and_match_one_at_a_time(
+    scenario, published, cases
+):
+    model = sensitivity.build_model(scenario, published, cases=cases)
+    points = [
+        ("vacancy_allowance", 0.142),
+        ("training_allowance", 0.1),
+        ("caseload_target_cin", 20.0),
+    ]
+    ratios = sensitivity.workforce_ratios(model, points)
+    # Allowances add to every FTE alike: base allowances 0 + 0.035 + 0.05 = 0.085.
+    assert ratios[0] == pytest.approx((1 + 0.142 + 0.035 + 0.05) / 1.085, rel=1e-12)
+    assert ratios[1] == pytest.approx((1 + 0.0 + 0.035 + 0.1) / 1.085, rel=1e-12)
+    assert list(ratios) == [sensitivity.workforce_ratio(model, n, v) for n, v in points]
+
+
+def test_workforce_ratios_without_cases_name_every_point(model):
+    with pytest.raises(InputError) as caught:
+        sensitivity.workforce_ratios(
+            model, [("vacancy_allowance", 0.1), ("caseload_target_cp", 12.0)]
+        )
+    assert [(p.location, p.value) for p in caught.value.problems] == [
+        ("key 'assumptions.vacancy_allowance'", 0.1),
+        ("key 'assumptions.caseload_target_cp'", 12.0),
+    ]
+
+
 def test_monte_carlo_mean_matches_the_analytic_expectation(model):
     result = sensitivity.monte_carlo(model, 200_000, correlation=0.0)
     expected = sensitivity.expected_variance(model)
