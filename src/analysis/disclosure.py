@@ -95,18 +95,25 @@ def _lines(
     its sum is known (only when ``margins_known``).
     """
     lines: list[tuple[np.ndarray, np.ndarray]] = []
-    is_total_label = labels == total_label
-    for axis in labels.columns:
+    is_total_label = (labels == total_label).to_numpy()
+    cells = labels.index.to_numpy()
+    for column_number, axis in enumerate(labels.columns):
         others = [c for c in labels.columns if c != axis]
-        keyed = labels.groupby(others, sort=False, dropna=False) if others else [(None, labels)]
-        for _, members in keyed:
-            positions = members.index.to_numpy()
-            totals = is_total_label.loc[members.index, axis].to_numpy()
+        # Lines in the order their first cell appears, cells in table order (as iterating a
+        # groupby gives them), found with NumPy rather than a pandas look-up per line.
+        line_of = (
+            labels.groupby(others, sort=False, dropna=False).ngroup().to_numpy()
+            if others
+            else np.zeros(len(labels), dtype=int)
+        )
+        order = np.argsort(line_of, kind="stable")
+        for rows in np.split(order, np.flatnonzero(np.diff(line_of[order])) + 1):
+            totals = is_total_label[rows, column_number]
             if totals.all():
                 continue
             if not totals.any() and not margins_known:
                 continue
-            lines.append((positions, np.where(totals, -1.0, 1.0)))
+            lines.append((cells[rows], np.where(totals, -1.0, 1.0)))
     return lines
 
 
