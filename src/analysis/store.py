@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from analysis.provenance import code_version, file_hashes, sha256_file
@@ -52,9 +53,36 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+#: How a table's floats are written: ten significant digits, so the same table gives the same
+#: bytes on every run.
+FLOAT_FORMAT = "%.10g"
+
+#: Rows from which a table's float columns are formatted by :func:`_float_texts` rather than by
+#: pandas: it saves about 0.7 microseconds a value, and replacing a column costs pandas about
+#: 0.2 ms, so on a table of a few rows it would cost more than it saves.
+FORMAT_FLOATS_FROM_ROWS = 1000
+
+
+def _float_texts(values: np.ndarray) -> np.ndarray:
+    """Float64 ``values`` as ``to_csv(float_format=FLOAT_FORMAT)`` writes them (a missing value
+    blank), formatted in one pass over Python floats: pandas makes two Python calls a value,
+    most of the time of writing the 4,830-row sensitivity grid."""
+    texts = np.array([FLOAT_FORMAT % value for value in values.tolist()], dtype=object)
+    texts[np.isnan(values)] = ""
+    return texts
+
+
 def table_to_csv_bytes(frame: pd.DataFrame) -> bytes:
     """Render a table as CSV bytes in a fixed way, so the same table gives the same bytes."""
-    return frame.to_csv(index=False, lineterminator="\n", float_format="%.10g").encode("utf-8")
+    formatted = frame.copy(deep=False)
+    if len(frame) >= FORMAT_FLOATS_FROM_ROWS:
+        for position, dtype in enumerate(frame.dtypes):
+            if isinstance(dtype, np.dtype) and dtype == np.float64:
+                formatted.isetitem(position, _float_texts(frame.iloc[:, position].to_numpy()))
+    # the floats of other types (and float column names) are still written by float_format
+    return formatted.to_csv(index=False, lineterminator="\n", float_format=FLOAT_FORMAT).encode(
+        "utf-8"
+    )
 
 
 def write_table(frame: pd.DataFrame, path: Path, inputs: Iterable[Path] = ()) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -64,3 +65,48 @@ def test_write_tables_records_every_table_and_asks_for_the_code_version_once(
     assert manifest["costs.csv"]["inputs"] == {str(source): sha256_file(source)}
     assert manifest["costs.csv"]["code_version"] == "git abc123"
     assert list(store.read_manifest(tmp_path / "other")) == ["rates.csv"]
+
+
+def _pandas_csv(frame: pd.DataFrame) -> bytes:
+    return frame.to_csv(index=False, lineterminator="\n", float_format="%.10g").encode("utf-8")
+
+
+def test_float_texts_are_ten_significant_digits_and_blank_when_missing() -> None:
+    values = np.array([1.0 / 3, -0.0, np.nan, np.inf, 1.5e22, 2.5e-7, 1234567.25])
+    assert list(store._float_texts(values)) == [
+        "0.3333333333",
+        "-0",
+        "",
+        "inf",
+        "1.5e+22",
+        "2.5e-07",
+        "1234567.25",
+    ]
+
+
+@pytest.mark.parametrize("rows", [3, store.FORMAT_FLOATS_FROM_ROWS])
+def test_a_table_renders_the_bytes_pandas_writes_for_it(rows: int) -> None:
+    """Below and at the row count from which the floats are formatted without pandas: missing,
+    infinite, signed-zero and extreme floats, texts that need quoting, a repeated column name,
+    and floats of other types (which pandas still formats) give pandas' own bytes."""
+    rng = np.random.default_rng(7)
+    special = [np.nan, np.inf, -np.inf, -0.0, 5e-324, 1.7976931348623157e308, 0.1]
+    floats = np.concatenate(
+        [special, rng.standard_normal(rows) * 10.0 ** rng.integers(-20, 20, rows)]
+    )
+    floats = floats[:rows]
+    frame = pd.DataFrame(
+        {
+            "name": [["a,b", 'say "x"', "two\nlines", ""][i % 4] for i in range(rows)],
+            "value": floats,
+            "count": np.arange(rows),
+            "as_float32": np.where(np.abs(floats) < 1e30, floats, np.nan).astype(np.float32),
+            "nullable": pd.array(np.where(np.isnan(floats), None, floats), dtype="Float64"),
+        }
+    )
+    frame.insert(2, "value", -floats, allow_duplicates=True)
+    before = frame.copy()
+    rendered = store.table_to_csv_bytes(frame)
+    assert rendered == _pandas_csv(frame)
+    assert rendered.splitlines()[1] == b'"a,b",,,0,,'
+    pd.testing.assert_frame_equal(frame, before)  # the caller's table is left as it was
