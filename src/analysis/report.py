@@ -223,6 +223,9 @@ def _exporter() -> HTMLExporter:
         exclude_raw=True,
         exclude_unknown=True,
         exclude_anchor_links=True,
+        # the notebook is checked once, after every preprocessor, instead of after each one
+        # (sixteen checks of every output: a quarter of an export)
+        optimistic_validation=True,
     )
     exporter.register_preprocessor(
         TagRemovePreprocessor(
