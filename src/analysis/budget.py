@@ -152,10 +152,9 @@ def council_returns(tidy: pd.DataFrame, la_code: str, reporting_month: str) -> p
     ``tidy`` is :func:`analysis.external.load_external`'s table; years a return does not
     cover, or that were not yet published, are missing.
     """
-    from analysis.external import published_as_of, row_index
+    from analysis.external import published_as_of, rows_of
 
-    known = published_as_of(tidy, reporting_month)
-    known = known.iloc[row_index(known).of_code(la_code)]
+    known = rows_of(published_as_of(tidy, reporting_month), la_code)
     frames = []
     for measure, column in (
         ("csc_budget_gbp_k", "budget_gbp_m"),

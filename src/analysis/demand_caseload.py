@@ -37,7 +37,7 @@ import pandas as pd
 from analysis import demand, external, localdata, placements, workforce
 from analysis.comparisons import ENGLAND_CODE, ons_region, rates_per_10k
 from analysis.errors import InputError
-from analysis.paths import processed_dir
+from analysis.paths import cache_dir
 from analysis.periods import financial_year_start, parse_reporting_month
 from analysis.store import atomic_write_bytes, table_to_csv_bytes
 
@@ -144,7 +144,7 @@ def all_la_accuracy(
     published = external.published_as_of(tidy, month)
     # Hashing the month's figures is most of the cost of reading the table back: once a table.
     key = external.once_per_table(published, "accuracy_key", _accuracy_key)
-    path = (folder or processed_dir() / "cache") / f"forecast_accuracy_{key}.csv"
+    path = (folder or cache_dir()) / f"forecast_accuracy_{key}.csv"
     if not path.is_file():
         atomic_write_bytes(path, table_to_csv_bytes(demand.backtest_all(published)))
     # read back from the file in both cases, so a first run and a later one choose alike

@@ -64,7 +64,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import InputError, Problem
-from analysis.paths import display_path, external_dir, processed_dir
+from analysis.paths import cache_dir, display_path, external_dir
 from analysis.periods import parse_reporting_month
 from analysis.store import atomic_write_bytes
 
@@ -1286,7 +1286,7 @@ def _fingerprint(folder: Path) -> str:
 
 def cache_path(fingerprint: str) -> Path:
     """Where the parsed table for the given input fingerprint is cached on disk."""
-    return processed_dir() / "cache" / f"external_tidy_{fingerprint}.pkl"
+    return cache_dir() / f"external_tidy_{fingerprint}.pkl"
 
 
 @functools.lru_cache(maxsize=4)

@@ -49,6 +49,11 @@ def processed_dir() -> Path:
     return project_root() / "data" / "processed"
 
 
+def cache_dir() -> Path:
+    """Derived inputs kept between runs, each named by the hash of what it was made from."""
+    return processed_dir() / "cache"
+
+
 def reports_dir() -> Path:
     """Published monthly packs."""
     return project_root() / "reports"

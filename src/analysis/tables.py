@@ -44,7 +44,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from analysis.errors import InputError, Problem
-from analysis.paths import display_path, processed_dir, raw_dir
+from analysis.paths import cache_dir, display_path, raw_dir
 from analysis.store import atomic_write_bytes
 
 ColumnKind = Literal["text", "category", "money", "fte", "number", "fraction", "financial_year"]
@@ -412,7 +412,7 @@ def read_table(path: Path, spec: TableSpec) -> pd.DataFrame:
     key = f"{_file_safe(spec.name)}_{_checked_key(data, spec)}"
     frame = _checked.get(key)
     if frame is None:
-        kept = _cache_dir() / f"table_{key}.pkl" if _is_bundled(path) else None
+        kept = cache_dir() / f"table_{key}.pkl" if _is_bundled(path) else None
         frame = _read_kept(kept) if kept is not None else None
         if frame is None:
             frame = _parse_and_check(data, spec, file)
@@ -448,10 +448,6 @@ def _checked_key(data: bytes, spec: TableSpec) -> str:
 
 def _file_safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_")
-
-
-def _cache_dir() -> Path:
-    return processed_dir() / "cache"
 
 
 def _is_bundled(path: Path) -> bool:

@@ -35,7 +35,7 @@ def parses(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[str]:
 
     monkeypatch.setattr(tables, "_parse_and_check", counted)
     monkeypatch.setattr(tables, "raw_dir", lambda: tmp_path / "raw")
-    monkeypatch.setattr(tables, "processed_dir", lambda: tmp_path / "processed")
+    monkeypatch.setattr(tables, "cache_dir", lambda: tmp_path / "processed" / "cache")
     monkeypatch.setattr(tables, "_checked", type(tables._checked)())
     (tmp_path / "raw").mkdir()
     return calls
