@@ -63,6 +63,7 @@ from typing import TypeVar
 import numpy as np
 import pandas as pd
 
+from analysis.collector import freeze_long_lived
 from analysis.errors import InputError, Problem
 from analysis.paths import cache_dir, display_path, external_dir
 from analysis.periods import parse_reporting_month
@@ -1291,6 +1292,12 @@ def cache_path(fingerprint: str) -> Path:
 
 @functools.lru_cache(maxsize=4)
 def _load_cached(folder: str, fingerprint: str, use_disk: bool) -> pd.DataFrame:
+    frame = _load_or_parse(folder, fingerprint, use_disk)
+    freeze_long_lived()  # the table stays for the process's life: out of the collector's scans
+    return frame
+
+
+def _load_or_parse(folder: str, fingerprint: str, use_disk: bool) -> pd.DataFrame:
     cached = cache_path(fingerprint)
     if use_disk and cached.is_file():
         try:

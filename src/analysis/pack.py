@@ -58,6 +58,7 @@ from filelock import FileLock, Timeout
 from nbclient.exceptions import CellTimeoutError
 from papermill.exceptions import PapermillExecutionError
 
+from analysis.collector import freeze_long_lived
 from analysis.errors import InputError, Problem
 from analysis.excel import sheet_xml, workbook_from_sheets
 from analysis.kernels import KernelPool, execute_notebook
@@ -770,6 +771,7 @@ def run_pack(
         previous pack is untouched and the partly built pack is removed.
     """
     started = time.perf_counter()
+    freeze_long_lived()
     session = session or PackSession()
     notebooks, declared, scenario = plan_notebooks(options, month)
     reports_root = Path(options.reports_root)

@@ -16,6 +16,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "inputs": (
         "__init__",
         "paths",
+        "collector",
         "errors",
         "periods",
         "provenance",
