@@ -217,7 +217,8 @@ def markdown_section(figures: dict) -> str:
         f"evenly spread subsets of {sizes[0]} and {sizes[1]} of the "
         f"{figures['councils_in_batch']} current English councils; {machine['cores']} cores, "
         f"Python {machine['python']}, load average {machine['load_average_at_start']} at the "
-        "start. CPU counts this process, the pool workers and every kernel.",
+        f"start, a 5-million-step Python loop {machine['python_loop_5m_s']} s "
+        "(`timing.python_speed_s`). CPU counts this process, the pool workers and every kernel.",
         "",
         "| councils | workers | wall s | CPU s | load before / after | failed |",
         "|---:|---:|---:|---:|---|---:|",

@@ -186,8 +186,8 @@ def markdown_section(figures: dict) -> str:
         f"{figures['month']}, built in a temporary folder with `analysis.pack.run_pack` (what "
         f"`csc-finance pack --month` runs); {machine['cores']} cores, Python "
         f"{machine['python']}; load average {machine['load_average_at_start']} when the run "
-        "started (the machine was shared), so wall times are pessimistic. CPU time counts "
-        "this process and its kernels.",
+        f"started; a 5-million-step Python loop took {machine['python_loop_5m_s']} s "
+        "(`timing.python_speed_s`: machine speed). CPU time counts this process and its kernels.",
         "",
         f"Pack and floor were each run {pack['repeats']} times, in turn; the table gives the "
         f"medians (pack runs {', '.join(map(str, pack['pack_runs_s']))} s, floor runs "

@@ -43,10 +43,30 @@ def load_average() -> float:
     return round(os.getloadavg()[0], 1)
 
 
+def python_speed_s(steps: int = 5_000_000, repeats: int = 3) -> float:
+    """CPU seconds of a fixed pure-Python loop (``steps`` additions), the best of ``repeats``.
+
+    Machines of the same size differ by a factor of two to four in this loop from one session
+    to the next, and the pack's seconds follow it: figures measured on different machines
+    compare only beside this probe, while ratios and runs of old and new code back to back
+    compare directly.
+    """
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.process_time()
+        total = 0
+        for step in range(steps):
+            total += step
+        best = min(best, time.process_time() - start)
+    return round(best, 3)
+
+
 def machine() -> dict[str, object]:
-    """What a benchmark's figures were measured on: cores, Python and the load at the start."""
+    """What a benchmark's figures were measured on: cores, Python, the load at the start and
+    the machine's speed (:func:`python_speed_s`)."""
     return {
         "cores": os.cpu_count(),
         "python": platform.python_version(),
         "load_average_at_start": load_average(),
+        "python_loop_5m_s": python_speed_s(),
     }
