@@ -771,7 +771,7 @@ def run_pack(
         previous pack is untouched and the partly built pack is removed.
     """
     started = time.perf_counter()
-    freeze_long_lived()
+    freeze_long_lived()  # the modules imported by now stay for the process's life
     session = session or PackSession()
     notebooks, declared, scenario = plan_notebooks(options, month)
     reports_root = Path(options.reports_root)

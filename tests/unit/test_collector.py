@@ -22,15 +22,14 @@ def test_freeze_moves_what_exists_out_of_collections_once_per_process():
         assert gc.get_freeze_count() == 0
         freeze_long_lived()
         first = gc.get_freeze_count()
-        later = [[n] for n in range(5000)]  # made after the freeze: still collectable
+        later = [[n] for n in range(5000)]  # made after the freeze: left to the collector
         freeze_long_lived()
-        print(first, gc.get_freeze_count() - first, len(gc.get_objects()) >= 5000)
+        print(first, gc.get_freeze_count() - first)
         """
     )
-    first, added, young_tracked = out.split()
-    assert int(first) > 10_000  # the interpreter and the imported modules
-    assert int(added) == 0  # a second call would keep a council's dropped figures for ever
-    assert young_tracked == "True"
+    first, added = map(int, out.split())
+    assert first > 10_000  # the interpreter and the imported modules
+    assert added == 0  # a second call would keep a council's dropped figures for ever
 
 
 def test_loading_the_published_tables_freezes_them_with_the_modules():
