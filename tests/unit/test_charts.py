@@ -229,9 +229,71 @@ def test_the_layout_keeps_only_the_ticks_the_chart_shows() -> None:
         kept = _svg(figure, backend=charts.SVG_BACKEND)
         labels = [label.get_text() for label in ax.get_yticklabels()]
         assert labels == ["£1.0m", "£1.2m", "£1.4m", "£1.6m", "£1.8m", "£2.0m", "£2.2m", "£2.4m"]
-        # the draw made a Tick object for each tick shown and no more
+        # asking for the labels made a Tick object for each tick shown and no more
         assert len(ax.yaxis.majorTicks) == 8
         for axis, (locator, formatter) in zip((ax.xaxis, ax.yaxis), locators, strict=True):
             axis.set_major_locator(locator)
             axis.set_major_formatter(formatter)
         assert _svg(figure, backend=charts.SVG_BACKEND) == kept
+
+
+def _drawn_both_ways(figure) -> tuple[str, str, list[int]]:
+    """The house canvas's SVG of a copy of ``figure`` drawn first (before anything made its
+    Tick objects), the Tick objects each of its axes then held, and matplotlib's own SVG of
+    another copy."""
+    import pickle
+
+    ours, theirs = pickle.loads(pickle.dumps(figure)), pickle.loads(pickle.dumps(figure))
+    with matplotlib.rc_context({"svg.hashsalt": "test"}):
+        svg = _svg(ours, backend=charts.SVG_BACKEND)
+        ticks = [len(axis.majorTicks) for ax in ours.axes for axis in (ax.xaxis, ax.yaxis)]
+        return svg, _svg(theirs), ticks
+
+
+def test_one_tick_object_draws_every_tick_to_the_same_svg() -> None:
+    """The house canvas draws an axis' ticks with its first Tick moved from location to
+    location: no Tick per location, and the SVG matplotlib draws with one, to the byte."""
+    import matplotlib.pyplot as plt
+
+    charts.use_house_style()
+    figure, ax = charts.new_chart()
+    years = pd.to_datetime([f"{year}-03-31" for year in range(2015, 2026)])
+    ax.plot(years, range(300, 311), marker="o", label="Published")
+    ax.fill_between(years, range(290, 301), range(310, 321), alpha=0.2, label="80% interval")
+    ax.tick_params(axis="x", labelrotation=30, colors="#444444")  # every tick, the first too
+    charts.gbp_millions_axis(ax)
+    charts.finish_chart(ax, title="Cost", xlabel="Year", ylabel="£m", source="LBBD")
+    ours, theirs, ticks = _drawn_both_ways(figure)
+    assert ours == theirs
+    assert ticks == [1, 1]
+    assert ours.count('<g id="xtick_') >= 4 and ours.count('<g id="ytick_') >= 4  # all drawn
+
+    figure, (grid_ax, bar_ax) = plt.subplots(1, 2)
+    mesh = grid_ax.pcolormesh([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]], cmap=charts.DIVERGING_CMAP)
+    figure.colorbar(mesh, ax=grid_ax, label="Variance (£m)")
+    bar_ax.bar(["Before", "Improvement", "Efficient"], [16.9, 18.0, 17.2])
+    charts.finish_chart(bar_ax, title="Cost", xlabel="Structure", ylabel="£m", source="LBBD")
+    ours, theirs, ticks = _drawn_both_ways(figure)
+    assert ours == theirs
+    assert ticks == [1, 1, 1, 1, 1, 1]  # the grid, the bars and the colour bar
+
+
+def test_ticks_styled_one_by_one_or_an_offset_are_drawn_by_matplotlib() -> None:
+    """Where one Tick cannot stand for the others (a label coloured on its own, an offset text
+    placed from every label's box), the house canvas leaves the axis to matplotlib's draw."""
+    charts.use_house_style()
+    figure, ax = charts.new_chart()
+    ax.plot([2019, 2020, 2021], [3.0, 4.0, 5.0])
+    charts.finish_chart(ax, title="Cost", xlabel="Year", ylabel="£m", source="LBBD")
+    ax.get_xticklabels()[1].set_color("#D55E00")
+    ours, theirs, ticks = _drawn_both_ways(figure)
+    assert ours == theirs
+    assert "#d55e00" in ours.lower()
+    assert ticks[0] > 1
+
+    figure, ax = charts.new_chart()
+    ax.plot([1, 2, 3], [1_000_000.1, 1_000_000.3, 1_000_000.2])
+    ax.set_title("Offset")
+    ours, theirs, _ticks = _drawn_both_ways(figure)
+    assert ours == theirs
+    assert "+1e6" in ours.replace("\u2212", "-")
