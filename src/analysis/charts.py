@@ -460,7 +460,7 @@ def _draw_axis(axis: Axis, renderer: RendererBase) -> None:
         for location, label in zip(ticks.locations, ticks.labels, strict=True):
             _move_tick(ticks.prototype, location, label)
             ticks.prototype.draw(renderer)
-        if ticks.locations:  # left at the first tick drawn, like matplotlib's first Tick
+        if ticks.locations:  # left placed, and labelled, as the first tick it drew
             _move_tick(ticks.prototype, ticks.locations[0], ticks.labels[0])
     if axis.label.get_visible() and axis.label.get_text():
         # a laid-out label is pinned (_pin_labels); one left to place itself measures every
