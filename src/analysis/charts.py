@@ -21,16 +21,14 @@ from __future__ import annotations
 
 import codecs
 import contextlib
-import functools
 import io
 import math
 import textwrap
 from collections.abc import Iterator, Sequence
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import IO, NamedTuple
 
 import matplotlib as mpl
-import matplotlib.axis
 import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib import cbook
@@ -455,7 +453,7 @@ def _draw_axis(axis: Axis, renderer: RendererBase) -> None:
     if not _one_tick_draws_them_all(axis, groups):
         type(axis).draw.__wrapped__(axis, renderer)  # already inside allow_rasterization
         return
-    renderer.open_group(matplotlib.axis.__name__, gid=axis.get_gid())
+    renderer.open_group(Axis.__module__, gid=axis.get_gid())  # the group Axis.draw opens
     for ticks in groups:
         for location, label in zip(ticks.locations, ticks.labels, strict=True):
             _move_tick(ticks.prototype, location, label)
@@ -468,7 +466,7 @@ def _draw_axis(axis: Axis, renderer: RendererBase) -> None:
         axis._update_label_position(renderer)
         axis.label.draw(renderer)
     # no offset text to place or draw: _one_tick_draws_them_all checked
-    renderer.close_group(matplotlib.axis.__name__)
+    renderer.close_group(Axis.__module__)
     axis.stale = False
 
 
@@ -477,7 +475,7 @@ def _ticks_drawn_one_at_a_time(figure: Figure) -> Iterator[None]:
     """Draw the figure's axes with :func:`_draw_axis` for the duration of one drawing."""
     axes = [axis for ax in figure.get_axes() for axis in (ax.xaxis, ax.yaxis)]
     for axis in axes:
-        axis.draw = functools.partial(_draw_axis, axis)
+        axis.draw = partial(_draw_axis, axis)
     try:
         yield
     finally:

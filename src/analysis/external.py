@@ -1292,12 +1292,6 @@ def cache_path(fingerprint: str) -> Path:
 
 @functools.lru_cache(maxsize=4)
 def _load_cached(folder: str, fingerprint: str, use_disk: bool) -> pd.DataFrame:
-    frame = _load_or_parse(folder, fingerprint, use_disk)
-    freeze_long_lived()  # the table stays for the process's life: out of the collector's scans
-    return frame
-
-
-def _load_or_parse(folder: str, fingerprint: str, use_disk: bool) -> pd.DataFrame:
     cached = cache_path(fingerprint)
     if use_disk and cached.is_file():
         try:
@@ -1366,7 +1360,9 @@ def load_external(folder: Path | None = None, *, use_cache: bool = True) -> pd.D
     folder = (folder or external_dir()).resolve()
     if not use_cache:
         return parse_all(folder)
-    return _load_cached(str(folder), _fingerprint(folder), True)
+    tidy = _load_cached(str(folder), _fingerprint(folder), True)
+    freeze_long_lived()  # the cached table stays for the process's life, as its modules do
+    return tidy
 
 
 # --------------------------------------------------------------------------------------------
